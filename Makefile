@@ -1,0 +1,40 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+# The CPU build of torch lies on this machine's disk; asking for it keeps the venv small.
+TORCH := torch==2.13.0
+
+.PHONY: run test test-installer installer bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q "$(TORCH)" || $(BIN)/pip install -q "torch>=2.4,<=2.14.1"
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/colorstudio gui
+
+test: $(TEST_STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+test-installer: $(TEST_STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m slow -o addopts=""
+
+installer: $(STAMP)
+	$(BIN)/python installer/build.py
+
+bench: $(STAMP)
+	$(BIN)/colorstudio bench
+
+clean:
+	rm -rf build dist *.egg-info
