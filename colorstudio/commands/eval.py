@@ -1,0 +1,40 @@
+"""`colorstudio eval --data DIR [--model ID] [--hints N] [--json]`"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("eval", help="measure a model on a folder of colour photos")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--model")
+    p.add_argument("--hints", type=int, default=0, help="ground-truth hint points per image")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine.batch import Colorizer
+    from ..engine.evaluate import evaluate
+    from ..engine.models import ModelStore
+
+    if not args.data.is_dir():
+        print(f"colorstudio: error: {args.data} is not a folder", file=sys.stderr)
+        return 2
+    col = Colorizer(ModelStore(args.models_dir), args.device)
+    rep = evaluate(col.model(args.model), args.data, args.hints)
+    if args.json:
+        print(json.dumps(rep.as_dict(), indent=2))
+    else:
+        print(f"model {rep.model} on {rep.images} images of {rep.dataset}, {rep.hints} hints")
+        print(f"  PSNR {rep.psnr:.2f} dB   SSIM {rep.ssim:.4f}   CIEDE2000 {rep.ciede2000:.2f}   "
+              f"colourfulness {rep.colourfulness:.1f}")
+        print(f"  grey baseline: PSNR {rep.grey_psnr:.2f} dB   SSIM {rep.grey_ssim:.4f};  "
+              f"ground-truth colourfulness {rep.truth_colourfulness:.1f}")
+        print(f"  ({rep.seconds:.1f} s; protocol: {rep.protocol})")
+    return 0

@@ -1,0 +1,332 @@
+"""Reading photos into full-resolution L* and writing colourised results.
+
+Reading keeps what an archive needs: the bit depth (8 or 16), alpha, the ICC profile and
+EXIF/XMP, and applies the EXIF orientation. Formats: JPEG, PNG, TIFF, WebP, BMP (and what
+Pillow reads besides). Palette, CMYK, LA, I;16 are converted correctly; animated images use
+the first frame (with a warning); a pixel limit guards against decompression bombs.
+Writing is atomic (temp name in the same folder, then rename): never a partial file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import tifffile
+from PIL import Image, ImageCms, UnidentifiedImageError
+
+from .color import grey_int_to_l, rgb_int_to_l, to_unit_float
+from .errors import ImageReadError, ImageWriteError
+
+DEFAULT_MAX_PIXELS = 300_000_000  # 300 MP: larger than any archival scan we expect
+READ_FORMATS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif")
+WRITE_FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "tif": ".tif", "tiff": ".tif",
+                 "webp": ".webp", "bmp": ".bmp"}
+_ORIENT = {2: "flip_lr", 3: "rot180", 4: "flip_ud", 5: "transpose", 6: "rot270",
+           7: "transverse", 8: "rot90"}
+
+
+@dataclass
+class LoadedImage:
+    """A photo ready for colourisation. `l_star` is (H, W) float32 in [0, 100], full size."""
+
+    l_star: np.ndarray
+    dtype: np.dtype  # bit depth of the original: uint8 or uint16
+    alpha: np.ndarray | None = None  # (H, W) in `dtype`, re-attached on output
+    was_colour: bool = False
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    xmp: bytes | None = None
+    format: str = ""
+    path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height)."""
+        return self.l_star.shape[1], self.l_star.shape[0]
+
+
+def _orient(a: np.ndarray, code: int) -> np.ndarray:
+    op = _ORIENT.get(code)
+    if op == "flip_lr":
+        return a[:, ::-1]
+    if op == "rot180":
+        return a[::-1, ::-1]
+    if op == "flip_ud":
+        return a[::-1]
+    if op == "transpose":
+        return np.swapaxes(a, 0, 1)
+    if op == "rot270":
+        return np.rot90(a, -1)
+    if op == "transverse":
+        return np.rot90(np.swapaxes(a, 0, 1), 2)
+    if op == "rot90":
+        return np.rot90(a, 1)
+    return a
+
+
+def _is_srgb(icc: bytes | None) -> bool:
+    if not icc:
+        return True
+    try:
+        prof = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        desc = ImageCms.getProfileDescription(prof).lower()
+    except (OSError, ImageCms.PyCMSError):
+        return True  # unreadable profile: treat as sRGB, warned by the caller
+    return "srgb" in desc or "gray" in desc or "grey" in desc
+
+
+def read_image(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Read any supported photo into L* at full resolution. Errors: `ImageReadError`."""
+    path = Path(path)
+    name = path.name
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ImageReadError(f"{name}: cannot open ({exc.strerror or exc})") from exc
+    if size == 0:
+        raise ImageReadError(f"{name}: the file is empty (0 bytes)")
+    notes: list[str] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = None  # we check ourselves, with a clear message
+            im = Image.open(path)
+            w, h = im.size
+            if w * h > max_pixels:
+                raise ImageReadError(
+                    f"{name}: {w}x{h} = {w * h / 1e6:.0f} MP is over the limit of "
+                    f"{max_pixels / 1e6:.0f} MP (a decompression bomb guard; raise it with "
+                    "--max-pixels if the photo is genuine)")
+            fmt = (im.format or "").upper()
+            if getattr(im, "n_frames", 1) > 1:
+                notes.append(f"{name}: animated or multi-page image, using the first frame")
+                im.seek(0)
+            exif = im.info.get("exif")
+            orientation = 1
+            try:
+                orientation = int(im.getexif().get(0x0112, 1))
+            except Exception:  # noqa: BLE001 - a broken EXIF block must not stop the read
+                notes.append(f"{name}: unreadable EXIF ignored")
+            icc = im.info.get("icc_profile")
+            xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
+            if isinstance(xmp, str):
+                xmp = xmp.encode("utf-8")
+            arr, alpha, dtype, colour = _pixels(path, im, fmt, icc, notes)
+    except ImageReadError:
+        raise
+    except UnidentifiedImageError as exc:
+        raise ImageReadError(f"{name}: not an image, or a format ColorStudio cannot read") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError, Image.DecompressionBombError,
+            tifffile.TiffFileError) as exc:
+        raise ImageReadError(f"{name}: cannot decode (truncated or damaged file: {exc})") from exc
+    arr = _orient(arr, orientation)
+    if alpha is not None:
+        alpha = np.ascontiguousarray(_orient(alpha, orientation))
+    arr = np.ascontiguousarray(arr)
+    if colour:
+        notes.append(f"{name}: colour photo; its colour is discarded and only lightness is used")
+        l_star = rgb_int_to_l(arr)
+    else:
+        l_star = grey_int_to_l(arr)
+    return LoadedImage(np.ascontiguousarray(l_star, np.float32), np.dtype(dtype), alpha, colour,
+                       icc, exif, xmp, fmt, path, notes)
+
+
+def _pixels(path: Path, im: Image.Image, fmt: str, icc: bytes | None, notes: list[str]
+            ) -> tuple[np.ndarray, np.ndarray | None, type, bool]:
+    """-> (grey (H, W) or RGB (H, W, 3) array, alpha or None, uint8/uint16, is colour)."""
+    mode = im.mode
+    sixteen = mode.startswith("I;16") or mode in ("I", "F")
+    if fmt == "TIFF":
+        arr = tifffile.imread(path, key=0)
+        if arr.dtype not in (np.uint8, np.uint16):
+            if arr.dtype == np.bool_:
+                arr = arr.astype(np.uint8) * 255
+            else:
+                arr = _rescale_to_u16(arr)
+        return _split(arr, notes, path.name, im)
+    if fmt == "PNG" and (sixteen or im.info.get("bits", 8) == 16 or _png_is_16(path)):
+        arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if arr is None:
+            raise ImageReadError(f"{path.name}: cannot decode PNG")
+        if arr.ndim == 3:
+            arr = arr[..., [2, 1, 0, 3][: arr.shape[2]]] if arr.shape[2] == 4 else arr[..., ::-1]
+        return _split(arr, notes, path.name, im)
+    if sixteen:
+        arr = np.asarray(im, dtype=np.int64)
+        return np.clip(arr, 0, 65535).astype(np.uint16), None, np.uint16, False
+    alpha = None
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
+        alpha = np.asarray(im.convert("RGBA"))[..., 3].copy()
+    if mode == "CMYK" or (icc and not _is_srgb(icc) and mode in ("RGB", "RGBA")):
+        im = _to_srgb(im, icc, notes, path.name)
+    if mode in ("L", "LA", "1") or (mode == "P" and _palette_is_grey(im)):
+        arr = np.asarray(im.convert("L"))
+        return arr, alpha, np.uint8, False
+    rgb = np.asarray(im.convert("RGB"))
+    if _is_grey_rgb(rgb):
+        return rgb[..., 0].copy(), alpha, np.uint8, False
+    return rgb, alpha, np.uint8, True
+
+
+def _split(arr: np.ndarray, notes: list[str], name: str, im: Image.Image
+           ) -> tuple[np.ndarray, np.ndarray | None, type, bool]:
+    dtype = np.uint16 if arr.dtype == np.uint16 else np.uint8
+    if arr.ndim == 2:
+        return arr, None, dtype, False
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        return arr[..., 0], None, dtype, False
+    if arr.ndim == 3 and arr.shape[2] == 2:
+        return arr[..., 0], arr[..., 1].copy(), dtype, False
+    if arr.ndim == 3 and arr.shape[2] >= 3:
+        if arr.shape[2] == 4 and getattr(im, "mode", "") == "CMYK":
+            rgb = np.asarray(im.convert("RGB"))
+            return rgb, None, np.uint8, not _is_grey_rgb(rgb)
+        alpha = arr[..., 3].copy() if arr.shape[2] >= 4 else None
+        rgb = arr[..., :3]
+        if _is_grey_rgb(rgb):
+            return rgb[..., 0].copy(), alpha, dtype, False
+        return rgb, alpha, dtype, True
+    raise ImageReadError(f"{name}: unsupported pixel layout {arr.shape}")
+
+
+def _rescale_to_u16(arr: np.ndarray) -> np.ndarray:
+    a = arr.astype(np.float64)
+    lo, hi = np.nanmin(a), np.nanmax(a)
+    if arr.dtype.kind == "f" and lo >= 0 and hi <= 1:
+        lo, hi = 0.0, 1.0
+    return np.clip((a - lo) / max(hi - lo, 1e-12) * 65535, 0, 65535).astype(np.uint16)
+
+
+def _png_is_16(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(26)
+    return len(head) >= 25 and head[12:16] == b"IHDR" and head[24] == 16
+
+
+def _palette_is_grey(im: Image.Image) -> bool:
+    pal = im.getpalette() or []
+    trip = np.array(pal[: len(pal) // 3 * 3]).reshape(-1, 3)
+    return bool(len(trip)) and bool(np.all(trip[:, 0] == trip[:, 1]) and np.all(trip[:, 1] == trip[:, 2]))
+
+
+def _is_grey_rgb(rgb: np.ndarray, tol: int = 2) -> bool:
+    """RGB with (near-)equal channels is a grey photo stored as RGB."""
+    step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 250_000)))
+    s = rgb[::step, ::step].astype(np.int32)
+    scale = 257 if rgb.dtype == np.uint16 else 1
+    return bool(np.abs(s[..., 0] - s[..., 1]).max() <= tol * scale
+                and np.abs(s[..., 1] - s[..., 2]).max() <= tol * scale)
+
+
+def _to_srgb(im: Image.Image, icc: bytes | None, notes: list[str], name: str) -> Image.Image:
+    try:
+        src = (ImageCms.ImageCmsProfile(io.BytesIO(icc)) if icc
+               else ImageCms.createProfile("sRGB"))
+        dst = ImageCms.createProfile("sRGB")
+        mode_out = "RGBA" if im.mode == "RGBA" else "RGB"
+        return ImageCms.profileToProfile(im, src, dst, outputMode=mode_out)
+    except (OSError, ImageCms.PyCMSError, ValueError):
+        notes.append(f"{name}: colour profile could not be applied; assuming sRGB")
+        return im.convert("RGB")
+
+
+def atomic_write(path: Path, write: callable) -> None:  # type: ignore[valid-type]
+    """Call `write(tmp_path)` then rename over `path`; on any failure no file is left behind."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".~" + path.stem[:40], suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_image(path: Path, rgb: np.ndarray, dtype: np.dtype | type = np.uint8,
+                alpha: np.ndarray | None = None, quality: int = 95,
+                icc_profile: bytes | None = None, exif: bytes | None = None,
+                compression: str = "deflate") -> None:
+    """Write RGB float [0, 1] (H, W, 3) as `dtype` (uint8 / uint16) atomically.
+
+    16-bit is written for PNG and TIFF; formats without 16-bit support get 8-bit. Alpha is
+    re-attached where the format has it (PNG, TIFF, WebP). Errors: `ImageWriteError`.
+    """
+    from .color import from_unit_float
+
+    path = Path(path)
+    ext = path.suffix.lower()
+    dtype = np.dtype(dtype)
+    if ext not in (".png", ".tif", ".tiff"):
+        dtype = np.dtype(np.uint8)
+    px = from_unit_float(rgb, dtype)
+    if alpha is not None and ext in (".png", ".tif", ".tiff", ".webp"):
+        a = alpha
+        if a.dtype != dtype:
+            a = from_unit_float(to_unit_float(a), dtype)
+        px = np.concatenate([px, a[..., None]], axis=2)
+
+    def write(tmp: Path) -> None:
+        if ext in (".tif", ".tiff"):
+            comp = {"none": None, "lzw": "lzw", "deflate": "zlib"}.get(compression, "zlib")
+            extratags = []
+            if icc_profile:
+                extratags.append((34675, 7, len(icc_profile), icc_profile, True))
+            tifffile.imwrite(tmp, px, photometric="rgb", compression=comp,
+                             extrasamples=("unassalpha",) if px.shape[2] == 4 else None,
+                             extratags=extratags)
+        elif ext == ".png" and dtype == np.uint16:
+            bgr = px[..., [2, 1, 0, 3]] if px.shape[2] == 4 else px[..., ::-1]
+            if not cv2.imwrite(str(tmp), np.ascontiguousarray(bgr)):
+                raise OSError("PNG encoder failed")
+        else:
+            mode = "RGBA" if px.shape[2] == 4 else "RGB"
+            im = Image.fromarray(np.ascontiguousarray(px), mode)
+            kw: dict = {}
+            if icc_profile:
+                kw["icc_profile"] = icc_profile
+            if exif and ext in (".jpg", ".jpeg", ".webp", ".png"):
+                kw["exif"] = exif
+            if ext in (".jpg", ".jpeg", ".webp"):
+                kw["quality"] = quality
+            fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
+                   ".bmp": "BMP"}.get(ext)
+            if fmt is None:
+                raise ImageWriteError(f"{path.name}: unsupported output format '{ext}'")
+            im.save(tmp, fmt, **kw)
+
+    try:
+        atomic_write(path, write)
+    except ImageWriteError:
+        raise
+    except OSError as exc:
+        raise ImageWriteError(f"{path.name}: cannot write ({exc.strerror or exc})") from exc
+
+
+def exif_without_orientation(exif: bytes | None) -> bytes | None:
+    """The original's EXIF with Orientation reset to 1 (pixels are already upright)."""
+    if not exif:
+        return None
+    try:
+        ex = Image.Exif()
+        ex.load(exif)
+        ex[0x0112] = 1
+        return ex.tobytes()
+    except Exception:  # noqa: BLE001 - unreadable EXIF is dropped, not fatal
+        return None
+
+
+__all__ = ["LoadedImage", "read_image", "write_image", "atomic_write", "READ_FORMATS",
+           "WRITE_FORMATS", "DEFAULT_MAX_PIXELS", "exif_without_orientation"]

@@ -1,0 +1,135 @@
+"""Hint-conditioned generator after Zhang et al. 2017 ("Real-Time User-Guided Image
+Colorization with Learned Deep Priors"), sized for live hints on a laptop CPU.
+
+Input: normalised L, hint ab (ab/110) and hint mask -> 4 channels at H x W.
+Backbone: a U-Net with a stride-2 stem (features at 1/2 .. 1/16), residual dilated blocks at
+the bottleneck, additive skips. Two heads, as in Zhang et al.:
+  * a classification head over the in-gamut ab bins (grid step `bin_step`) at 1/4 resolution,
+    trained with (optionally rebalanced) cross-entropy; decoded by the annealed mean with
+    temperature `temperature` -> vivid automatic colours;
+  * a regression head at 1/2 resolution (smooth-L1), which follows hints precisely.
+`predict()` blends them: the regression output where hints are near (the mask, dilated and
+blurred), the annealed-mean output elsewhere; `decode` picks "blend", "class" or "regress".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..core.color import lab_to_rgb
+from .base import ColorNet, conv_block
+from .registry import register_arch
+
+
+@dataclass(frozen=True)
+class GuidedUNetConfig:
+    widths: tuple[int, ...] = (32, 64, 128, 256)
+    bottleneck_blocks: int = 2
+    bin_step: int = 10
+    temperature: float = 0.38
+    decode: str = "blend"
+    hint_radius: int = 12  # pixels at 1/2 resolution over which hints override the prior
+
+
+def gamut_bins(step: int) -> np.ndarray:
+    """Centres (Q, 2) of the ab grid cells that contain at least one in-gamut sRGB colour."""
+    grid = np.arange(-110, 111, step, dtype=np.float32)
+    a, b = np.meshgrid(grid, grid, indexing="ij")
+    ab = np.stack([a.ravel(), b.ravel()], -1)
+    ok = np.zeros(len(ab), bool)
+    for l_star in np.linspace(5, 95, 19, dtype=np.float32):
+        lab = np.concatenate([np.full((len(ab), 1), l_star, np.float32), ab], 1)
+        rgb = lab_to_rgb(lab, clip=False)
+        ok |= np.all((rgb >= -1e-3) & (rgb <= 1 + 1e-3), axis=1)
+    return ab[ok]
+
+
+class _ResBlock(nn.Module):
+    def __init__(self, ch: int, dilation: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(ch, ch, 3, 1, dilation, dilation, bias=False), nn.BatchNorm2d(ch),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(ch, ch, 3, 1, 1, bias=False), nn.BatchNorm2d(ch),
+        )
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(x + self.body(x))
+
+
+@register_arch("guided_unet", GuidedUNetConfig)
+class GuidedUNet(ColorNet):
+    uses_hints = True
+
+    def __init__(self, cfg: GuidedUNetConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.widths
+        self.stem = nn.Sequential(conv_block(4, w[0], s=2), conv_block(w[0], w[0]))  # 1/2
+        self.downs = nn.ModuleList(
+            nn.Sequential(conv_block(w[i], w[i + 1], s=2), conv_block(w[i + 1], w[i + 1]))
+            for i in range(len(w) - 1)
+        )
+        self.bottleneck = nn.Sequential(
+            *[_ResBlock(w[-1], 2 ** (i % 3 + 1)) for i in range(cfg.bottleneck_blocks)]
+        )
+        self.reduce = nn.ModuleList(nn.Conv2d(w[i + 1], w[i], 1) for i in range(len(w) - 1))
+        self.fuse = nn.ModuleList(conv_block(w[i], w[i]) for i in range(len(w) - 1))
+        bins = torch.from_numpy(gamut_bins(cfg.bin_step)) / 110.0
+        self.register_buffer("bins", bins)  # (Q, 2) in ab/110
+        self.class_head = nn.Conv2d(w[1], len(bins), 1)  # at 1/4
+        self.reg_head = nn.Sequential(nn.Conv2d(w[0], 2, 3, 1, 1), nn.Tanh())  # at 1/2
+
+    def forward(
+        self, l: torch.Tensor, hint_ab: torch.Tensor | None = None,
+        hint_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (class logits (B, Q, H/4, W/4), regressed ab/110 (B, 2, H/2, W/2))."""
+        if hint_ab is None or hint_mask is None:
+            b, _, h, w = l.shape
+            hint_ab = l.new_zeros(b, 2, h, w)
+            hint_mask = l.new_zeros(b, 1, h, w)
+        x = self.stem(torch.cat([l, hint_ab, hint_mask - 0.5], 1))
+        feats = [x]
+        for down in self.downs:
+            feats.append(down(feats[-1]))
+        x = self.bottleneck(feats.pop())
+        quarter = None
+        for i in reversed(range(len(feats))):
+            x = self.reduce[i](x)
+            x = F.interpolate(x, size=feats[i].shape[-2:], mode="bilinear", align_corners=False)
+            x = self.fuse[i](x + feats[i])
+            if i == 1:
+                quarter = x
+        assert quarter is not None
+        return self.class_head(quarter), self.reg_head(x)
+
+    def annealed_mean(self, logits: torch.Tensor) -> torch.Tensor:
+        """Class logits (B, Q, h, w) -> ab/110 (B, 2, h, w), annealed mean (Zhang et al. 2016)."""
+        p = torch.softmax(logits.float() / self.cfg.temperature, dim=1)
+        return torch.einsum("bqhw,qc->bchw", p, self.bins.float())
+
+    def predict(
+        self, l: torch.Tensor, hint_ab: torch.Tensor | None = None,
+        hint_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        logits, reg = self(l, hint_ab, hint_mask)
+        reg = reg.float()
+        if self.cfg.decode == "regress":
+            return reg
+        prior = F.interpolate(self.annealed_mean(logits), size=reg.shape[-2:], mode="bilinear",
+                              align_corners=False)
+        if self.cfg.decode == "class" or hint_mask is None or not bool(hint_mask.any()):
+            return prior
+        # Near hints the regression head is accurate; far from them the prior is more vivid.
+        m = F.interpolate(hint_mask.float(), size=reg.shape[-2:], mode="area")
+        k = 2 * self.cfg.hint_radius + 1
+        near = F.max_pool2d((m > 0).float(), k, 1, self.cfg.hint_radius)
+        near = F.avg_pool2d(near, k, 1, self.cfg.hint_radius, count_include_pad=False)
+        return near * reg + (1 - near) * prior

@@ -1,0 +1,67 @@
+"""Training configuration: one dataclass, read from recipe TOML stages or built by the CLI/wizard."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class TrainConfig:
+    arch: str
+    config: dict[str, Any] = field(default_factory=dict)
+    objective: str = "regress"  # regress | guided | gan_ab | gan_rgb | cycle
+    normalisation: str = "lab_l50_ab110"
+    data: list[str] = field(default_factory=list)
+    holdout: int = 0  # images held out of `data` (fixed seed) for previews and before/after eval
+    load_size: int = 72  # decoded square size in the RAM cache
+    size: int = 64  # training crop
+    batch: int = 32
+    steps: int = 1000
+    minutes: float = 0.0  # time budget; 0 = steps only
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    rotate: float = 10.0
+    zoom: float = 0.25
+    losses: dict[str, float] = field(default_factory=dict)
+    gan: str = "vanilla"  # vanilla | lsgan
+    rebalance: float = 0.0  # 0 = plain cross-entropy; else lambda of Zhang et al.'s rebalancing
+    soft_sigma: float = 5.0  # ab units, soft-encoding kernel
+    seed: int = 0
+    init: str = ""  # safetensors file to start from (previous stage or base model)
+    out: str = "runs/run"
+    device: str = "auto"
+    threads: int = 0  # torch CPU threads; 0 = torch's default
+    checkpoint_every: int = 500
+    preview_every: int = 200
+    log_every: int = 50
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown training options: {', '.join(sorted(unknown))}")
+        d = dict(d)
+        if "betas" in d:
+            d["betas"] = tuple(d["betas"])
+        return cls(**d)
+
+
+def load_recipe(path: Path) -> tuple[dict[str, Any], list[TrainConfig]]:
+    """A recipe: top-level `[model]` (card fields) + `[defaults]` + `[[stage]]` overrides."""
+    raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    defaults = raw.get("defaults", {})
+    stages = []
+    for i, st in enumerate(raw.get("stage", [])):
+        merged = {**defaults, **st}
+        merged.setdefault("out", f"runs/{Path(path).stem}/stage{i}")
+        stages.append(TrainConfig.from_dict(merged))
+    return raw.get("model", {}), stages

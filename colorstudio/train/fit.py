@@ -1,0 +1,344 @@
+"""The one training loop: `fit(config, on_event, cancel)`.
+
+Used by the recipes in `training/`, by `colorstudio train` and by the GUI training wizard.
+It reports `TrainEvent`s (progress, losses, images/s, ETA, previews), stops cleanly when
+`cancel()` returns True, writes checkpoints atomically and resumes from them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..core.color import NORMALISATIONS
+from ..engine.device import pick_device
+from ..engine.torch_color import lab_to_rgb, rgb_to_lab
+from ..engine.weights import load_weights, save_weights
+from ..nets import build
+from . import losses as L
+from .config import TrainConfig
+from .data import ImageCache, list_items, split_items
+from .hints_sim import simulate_hints
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainEvent:
+    kind: str  # "scan" | "start" | "step" | "preview" | "checkpoint" | "done" | "cancelled"
+    step: int = 0
+    total: int = 0
+    losses: dict[str, float] = field(default_factory=dict)
+    images_per_s: float = 0.0
+    eta_s: float = 0.0
+    message: str = ""
+    preview: np.ndarray | None = None  # (H, W*3, 3) uint8: grey | result | truth rows
+    weights: str = ""
+
+
+@dataclass
+class FitResult:
+    weights: Path
+    steps: int
+    seconds: float
+    cancelled: bool
+    params: int
+    device: str
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _atomic_json(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+class _Objective:
+    """Per-family training step: builds auxiliary nets, returns the losses of one batch."""
+
+    def __init__(self, cfg: TrainConfig, net: nn.Module, device: torch.device,
+                 rng: np.random.Generator, cache: ImageCache) -> None:
+        self.cfg, self.net, self.device, self.rng = cfg, net, device, rng
+        self.norm = NORMALISATIONS[cfg.normalisation]
+        self.aux: nn.ModuleDict = nn.ModuleDict()
+        if cfg.objective in ("gan_ab", "gan_rgb") and cfg.losses.get("adv", 0) > 0:
+            self.aux["d"] = net.discriminator()
+        if cfg.objective == "cycle":
+            self.aux.update(net.cycle_parts())
+        self.aux.to(device)
+        self.weights = None
+        if cfg.objective == "guided" and cfg.rebalance > 0:
+            self.weights = self._class_weights(cache)
+
+    def _class_weights(self, cache: ImageCache) -> torch.Tensor:
+        # Empirical ab prior on up to 2,000 training images, smoothed (sigma = 5 ab units).
+        idx = self.rng.choice(len(cache), min(len(cache), 2000), replace=False)
+        x = torch.from_numpy(cache.images[np.sort(idx)]).permute(0, 3, 1, 2).float() / 255
+        ab = F.avg_pool2d(rgb_to_lab(x)[:, 1:], 4) / self.norm.ab_scale
+        bins = self.net.bins.cpu()
+        prior = L.soft_encode(ab, bins, self.cfg.soft_sigma / 110).mean((0, 2, 3))
+        return L.class_weights(prior / prior.sum(), self.cfg.rebalance).to(self.device)
+
+    def l_net(self, lab: torch.Tensor) -> torch.Tensor:
+        return lab[:, :1] / self.norm.l_scale - self.norm.l_shift
+
+    def step(self, rgb: torch.Tensor, opt_g: torch.optim.Optimizer,
+             opt_d: torch.optim.Optimizer | None, amp: bool) -> dict[str, float]:
+        cfg, w = self.cfg, self.cfg.losses
+        lab = rgb_to_lab(rgb)
+        l_in = self.l_net(lab)
+        ab = lab[:, 1:] / self.norm.ab_scale
+        rgb_t = rgb * 2 - 1
+        out: dict[str, float] = {}
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+            if cfg.objective == "cycle":
+                return self._cycle_step(l_in, rgb_t, opt_g, opt_d, amp)
+            if cfg.objective == "guided":
+                hint_ab, mask = simulate_hints(ab, self.rng)
+                logits, reg = self.net(l_in, hint_ab, mask)
+                loss = torch.zeros((), device=self.device)
+                if w.get("class", 0):
+                    ab4 = F.adaptive_avg_pool2d(ab, logits.shape[-2:])
+                    target = L.soft_encode(ab4.float(), self.net.bins, cfg.soft_sigma / 110)
+                    c = L.classification(logits, target, self.weights)
+                    loss = loss + w["class"] * c
+                    out["class"] = float(c.detach())
+                if w.get("huber", 0):
+                    ab2 = F.adaptive_avg_pool2d(ab, reg.shape[-2:])
+                    r = L.huber(reg.float(), ab2)
+                    loss = loss + w["huber"] * r
+                    out["huber"] = float(r.detach())
+                pred_for_d = None
+            else:
+                pred = self.net(l_in)
+                target = rgb_t if cfg.objective == "gan_rgb" else ab
+                if pred.shape[-2:] != target.shape[-2:]:
+                    target = F.adaptive_avg_pool2d(target, pred.shape[-2:])
+                pred = pred.float()
+                loss = torch.zeros((), device=self.device)
+                for name, fn in (("l1", L.l1), ("mse", L.mse), ("huber", L.huber),
+                                 ("cosine", L.cosine_distance), ("diversity", L.colour_diversity)):
+                    if w.get(name, 0):
+                        v = fn(pred, target)
+                        loss = loss + w[name] * v
+                        out[name] = float(v.detach())
+                pred_for_d = pred
+            if "d" in self.aux and pred_for_d is not None:
+                cond = l_in if cfg.objective == "gan_ab" else l_in
+                fake = torch.cat([cond, pred_for_d], 1)
+                g_adv = L.adversarial(self.aux["d"](fake), True, cfg.gan)
+                loss = loss + w["adv"] * g_adv
+                out["g_adv"] = float(g_adv.detach())
+        opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_g.step()
+        out["loss"] = float(loss.detach())
+        if "d" in self.aux and pred_for_d is not None and opt_d is not None:
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+                real = torch.cat([l_in, target], 1)
+                fake = torch.cat([l_in, pred_for_d.detach()], 1)
+                d_loss = 0.5 * (L.adversarial(self.aux["d"](real), True, cfg.gan)
+                                + L.adversarial(self.aux["d"](fake), False, cfg.gan))
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+            out["d"] = float(d_loss.detach())
+        return out
+
+    def _cycle_step(self, l_in: torch.Tensor, rgb_t: torch.Tensor, opt_g: torch.optim.Optimizer,
+                    opt_d: torch.optim.Optimizer | None, amp: bool) -> dict[str, float]:
+        """Unpaired: the first half of the batch gives grey images, the second colour ones."""
+        w, kind = self.cfg.losses, self.cfg.gan
+        half = l_in.shape[0] // 2
+        grey, colour = l_in[:half], rgb_t[half:]
+        g, f = self.net.g, self.aux["f"]
+        d_c, d_g = self.aux["d_colour"], self.aux["d_grey"]
+        fake_c, fake_g = g(grey), f(colour)
+        adv = L.adversarial(d_c(fake_c), True, kind) + L.adversarial(d_g(fake_g), True, kind)
+        cyc = F.l1_loss(f(fake_c), grey) + F.l1_loss(g(fake_g), colour)
+        loss = w.get("adv", 1.0) * adv + w.get("cycle", 10.0) * cyc
+        opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_g.step()
+        d_loss = 0.5 * (L.adversarial(d_c(colour), True, kind)
+                        + L.adversarial(d_c(fake_c.detach()), False, kind)
+                        + L.adversarial(d_g(grey), True, kind)
+                        + L.adversarial(d_g(fake_g.detach()), False, kind))
+        assert opt_d is not None
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        return {k: float(v.detach()) for k, v in (("loss", loss), ("adv", adv), ("cycle", cyc), ("d", d_loss))}
+
+    @torch.no_grad()
+    def preview(self, rgb: torch.Tensor) -> np.ndarray:
+        """Rows of grey | prediction | truth for a few held-out images, uint8."""
+        self.net.eval()
+        lab = rgb_to_lab(rgb)
+        l_in = self.l_net(lab)
+        pred = self.net.predict(l_in).float()
+        if pred.shape[1] == 3:
+            pred_ab = rgb_to_lab((pred + 1) / 2)[:, 1:]
+        else:
+            pred_ab = pred * self.norm.ab_scale
+        pred_ab = F.interpolate(pred_ab, size=lab.shape[-2:], mode="bilinear",
+                                align_corners=False)
+        grey = lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(lab[:, 1:])], 1))
+        out = lab_to_rgb(torch.cat([lab[:, :1], pred_ab], 1))
+        rows = torch.cat([grey, out, rgb], 3)  # (B, 3, H, 3W)
+        self.net.train()
+        img = rows.permute(0, 2, 3, 1).reshape(-1, rows.shape[3], 3)
+        return (img.clamp(0, 1) * 255).round().byte().cpu().numpy()
+
+
+def fit(
+    cfg: TrainConfig,
+    on_event: Callable[[TrainEvent], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    resume: bool = True,
+) -> FitResult:
+    """Train `cfg.arch` on `cfg.data`; returns where the final weights are."""
+    emit = on_event or (lambda e: None)
+    cancelled = cancel or (lambda: False)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_json(cfg.to_dict(), out / "config.json")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    device = pick_device(cfg.device)
+    ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if ddp:
+        import torch.distributed as dist
+
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        rank = dist.get_rank()
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(device)
+        rng = np.random.default_rng(cfg.seed + rank)
+    amp = device.type == "cuda"
+
+    items = list_items(cfg.data)
+    train_items, held_items = split_items(items, cfg.holdout, cfg.seed)
+    emit(TrainEvent("scan", 0, len(train_items), message=f"decoding {len(train_items)} images"))
+    cache = ImageCache.build(train_items, cfg.load_size, Path("cache"),
+                             progress=lambda i, n: emit(TrainEvent("scan", i, n)),
+                             cancel=cancelled)
+    if len(cache) == 0:
+        raise ValueError("no usable colour photos in the training data")
+    held = ImageCache.build(held_items[:8], cfg.load_size) if held_items else None
+
+    net = build(cfg.arch, cfg.config).to(device)
+    if cfg.init:
+        load_weights(net, Path(cfg.init), strict=False)
+    if amp:
+        net = net.to(memory_format=torch.channels_last)
+    objective = _Objective(cfg, net, device, rng, cache)
+    opt_g = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=cfg.betas,
+                             weight_decay=cfg.weight_decay)
+    opt_d = (torch.optim.Adam(objective.aux.parameters(), lr=cfg.lr, betas=cfg.betas)
+             if len(objective.aux) else None)
+    train_net: nn.Module = net
+    if ddp:
+        train_net = nn.parallel.DistributedDataParallel(net)
+    step = 0
+    ckpt = out / "checkpoint.pt"
+    if resume and ckpt.is_file():
+        state = torch.load(ckpt, map_location=device, weights_only=True)
+        net.load_state_dict(state["net"])
+        objective.aux.load_state_dict(state["aux"])
+        opt_g.load_state_dict(state["opt_g"])
+        if opt_d is not None and state.get("opt_d"):
+            opt_d.load_state_dict(state["opt_d"])
+        step = int(state["step"])
+        rng = np.random.default_rng(cfg.seed + step)
+        objective.rng = rng
+        emit(TrainEvent("start", step, cfg.steps, message=f"resumed at step {step}"))
+    else:
+        emit(TrainEvent("start", 0, cfg.steps, message=f"training {cfg.arch} on {device}"))
+
+    def save_checkpoint() -> None:
+        _atomic_torch_save({
+            "net": net.state_dict(), "aux": objective.aux.state_dict(),
+            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict() if opt_d else {},
+            "step": step,
+        }, ckpt)
+
+    batches = cache.batches(cfg.batch, cfg.size, rng, device, cfg.rotate, cfg.zoom)
+    preview_rgb = None
+    if held is not None and len(held):
+        preview_rgb = torch.from_numpy(held.images[:4]).permute(0, 3, 1, 2).float().to(device) / 255
+        preview_rgb = F.interpolate(preview_rgb, size=(cfg.size, cfg.size), mode="area")
+    net.train()
+    start = time.perf_counter()
+    start_step = step
+    budget = cfg.minutes * 60
+    base_lr = cfg.lr
+    was_cancelled = False
+    losses: dict[str, float] = {}
+    while step < cfg.steps:
+        elapsed = time.perf_counter() - start
+        if budget and elapsed >= budget:
+            break
+        if cancelled():
+            was_cancelled = True
+            break
+        frac = max(step / cfg.steps, elapsed / budget if budget else 0.0)
+        lr = base_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+        for opt in filter(None, (opt_g, opt_d)):
+            for g in opt.param_groups:
+                g["lr"] = lr
+        rgb = next(batches)
+        if amp:
+            rgb = rgb.contiguous(memory_format=torch.channels_last)
+        objective.net = train_net
+        losses = objective.step(rgb, opt_g, opt_d, amp)
+        objective.net = net
+        step += 1
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            elapsed = time.perf_counter() - start
+            ips = (step - start_step) * cfg.batch / max(elapsed, 1e-6)
+            left_steps = (cfg.steps - step) * cfg.batch / max(ips, 1e-6)
+            eta = min(left_steps, budget - elapsed) if budget else left_steps
+            emit(TrainEvent("step", step, cfg.steps, losses, ips, max(eta, 0.0)))
+        if preview_rgb is not None and step % cfg.preview_every == 0:
+            emit(TrainEvent("preview", step, cfg.steps, losses,
+                            preview=objective.preview(preview_rgb)))
+        if step % cfg.checkpoint_every == 0:
+            save_checkpoint()
+            emit(TrainEvent("checkpoint", step, cfg.steps))
+    save_checkpoint()
+    seconds = time.perf_counter() - start
+    weights = out / "weights.safetensors"
+    if was_cancelled:
+        emit(TrainEvent("cancelled", step, cfg.steps, losses, message="cancelled; checkpoint kept"))
+    else:
+        net.eval()
+        save_weights(net, weights, {"arch": cfg.arch, "config": json.dumps(cfg.config),
+                                    "steps": str(step)})
+        emit(TrainEvent("done", step, cfg.steps, losses, weights=str(weights)))
+    if ddp:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+    return FitResult(weights, step, seconds, was_cancelled,
+                     sum(p.numel() for p in net.parameters()), device.type)
