@@ -75,10 +75,11 @@ class HintSet:
         return replace(self, points=tuple(pts))
 
     def nearest_point(self, x: float, y: float, max_dist: float) -> int | None:
-        best, best_d = None, max_dist
+        """Index of the closest point within `max_dist` (or inside its own radius), or None."""
+        best, best_d = None, float("inf")
         for i, p in enumerate(self.points):
             d = float(np.hypot(p.x - x, p.y - y))
-            if d <= max(best_d, p.radius):
+            if d <= max(max_dist, p.radius) and d < best_d:
                 best, best_d = i, d
         return best
 
@@ -174,8 +175,9 @@ def load_hints(path: Path) -> HintSet:
         if path.stat().st_size > MAX_HINTS_BYTES:
             raise HintsError(f"{path.name}: hints file is larger than {MAX_HINTS_BYTES} bytes")
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HintsError(f"{path.name}: cannot read hints ({exc})") from exc
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError: JSONDecodeError and over-long integers; RecursionError: nesting bombs.
+        raise HintsError(f"{path.name}: cannot read hints ({str(exc)[:200]})") from exc
     try:
         return HintSet.from_json(data)
     except HintsError as exc:
