@@ -68,6 +68,10 @@ class ModelCard:
     limitations: str = ""
     intended_use: str = ""
     base: str = ""
+    # Fine-tuned models (`colorstudio train`, the training wizard): what they were trained on.
+    data_fingerprint: str = ""
+    data_count: int = 0
+    created: str = ""
     default: bool = False
     path: Path | None = field(default=None, compare=False)
 

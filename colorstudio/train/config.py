@@ -16,6 +16,9 @@ class TrainConfig:
     objective: str = "regress"  # regress | guided | gan_ab | gan_rgb | cycle
     normalisation: str = "lab_l50_ab110"
     data: list[str] = field(default_factory=list)
+    # Unpaired adaptation (objective "cycle"): genuine B&W scans for the grey domain; empty =
+    # the grey domain is the L* of colour photos from `data`.
+    grey_data: list[str] = field(default_factory=list)
     holdout: int = 0  # images held out of `data` (fixed seed) for previews and before/after eval
     load_size: int = 72  # decoded square size in the RAM cache
     size: int = 64  # training crop
@@ -34,6 +37,7 @@ class TrainConfig:
     seed: int = 0
     init: str = ""  # safetensors file to start from (previous stage or base model)
     out: str = "runs/run"
+    cache_dir: str = "cache"  # decoded-image cache; "" = none (the wizard's small folders)
     device: str = "auto"
     threads: int = 0  # torch CPU threads; 0 = torch's default
     checkpoint_every: int = 500

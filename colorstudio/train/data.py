@@ -105,9 +105,10 @@ class ImageCache:
     def build(
         cls, items: list[Item], size: int, cache_dir: Path | None = None,
         progress: Callable[[int, int], None] | None = None,
-        cancel: Callable[[], bool] | None = None,
+        cancel: Callable[[], bool] | None = None, keep_grey: bool = False,
     ) -> ImageCache:
-        key = hashlib.sha256(f"{size}|".encode() + "\n".join(
+        """`keep_grey` keeps near-grey photos (the grey domain of unpaired training)."""
+        key = hashlib.sha256(f"{size}|{'grey|' if keep_grey else ''}".encode() + "\n".join(
             f"{i.path}|{i.member}" for i in items).encode()).hexdigest()[:16]
         cached = cache_dir / f"images-{size}-{key}.npz" if cache_dir else None
         if cached and cached.is_file():
@@ -130,7 +131,7 @@ class ImageCache:
             img = decode_square(data, size) if data else None
             if img is None:
                 report.unreadable += 1
-            elif mean_chroma(img) < GREY_CHROMA:
+            elif not keep_grey and mean_chroma(img) < GREY_CHROMA:
                 report.grey += 1
             else:
                 out[report.usable] = img

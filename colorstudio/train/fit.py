@@ -187,25 +187,32 @@ class _Objective:
         opt_d.step()
         return {k: float(v.detach()) for k, v in (("loss", loss), ("adv", adv), ("cycle", cyc), ("d", d_loss))}
 
-    @torch.no_grad()
     def preview(self, rgb: torch.Tensor) -> np.ndarray:
-        """Rows of grey | prediction | truth for a few held-out images, uint8."""
         self.net.eval()
-        lab = rgb_to_lab(rgb)
-        l_in = self.l_net(lab)
-        pred = self.net.predict(l_in).float()
-        if pred.shape[1] == 3:
-            pred_ab = rgb_to_lab((pred + 1) / 2)[:, 1:]
-        else:
-            pred_ab = pred * self.norm.ab_scale
-        pred_ab = F.interpolate(pred_ab, size=lab.shape[-2:], mode="bilinear",
-                                align_corners=False)
-        grey = lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(lab[:, 1:])], 1))
-        out = lab_to_rgb(torch.cat([lab[:, :1], pred_ab], 1))
-        rows = torch.cat([grey, out, rgb], 3)  # (B, 3, H, 3W)
+        img = preview_rows(self.net, rgb, self.cfg.normalisation)
         self.net.train()
-        img = rows.permute(0, 2, 3, 1).reshape(-1, rows.shape[3], 3)
-        return (img.clamp(0, 1) * 255).round().byte().cpu().numpy()
+        return img
+
+
+@torch.no_grad()
+def preview_rows(net: nn.Module, rgb: torch.Tensor, normalisation: str) -> np.ndarray:
+    """Rows of grey | prediction | truth for a few held-out RGB [0, 1] images (B, 3, H, W):
+    (B*H, 3W, 3) uint8. Shared by the loop and the fine-tune job (the base model's "before")."""
+    norm = NORMALISATIONS[normalisation]
+    lab = rgb_to_lab(rgb)
+    l_in = lab[:, :1] / norm.l_scale - norm.l_shift
+    pred = net.predict(l_in).float()
+    if pred.shape[1] == 3:
+        pred_ab = rgb_to_lab((pred + 1) / 2)[:, 1:]
+    else:
+        pred_ab = pred * norm.ab_scale
+    pred_ab = F.interpolate(pred_ab, size=lab.shape[-2:], mode="bilinear",
+                            align_corners=False)
+    grey = lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(lab[:, 1:])], 1))
+    out = lab_to_rgb(torch.cat([lab[:, :1], pred_ab], 1))
+    rows = torch.cat([grey, out, rgb], 3)  # (B, 3, H, 3W)
+    img = rows.permute(0, 2, 3, 1).reshape(-1, rows.shape[3], 3)
+    return (img.clamp(0, 1) * 255).round().byte().cpu().numpy()
 
 
 def fit(
@@ -240,11 +247,18 @@ def fit(
     items = list_items(cfg.data)
     train_items, held_items = split_items(items, cfg.holdout, cfg.seed)
     emit(TrainEvent("scan", 0, len(train_items), message=f"decoding {len(train_items)} images"))
-    cache = ImageCache.build(train_items, cfg.load_size, Path("cache"),
+    cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else None
+    cache = ImageCache.build(train_items, cfg.load_size, cache_dir,
                              progress=lambda i, n: emit(TrainEvent("scan", i, n)),
                              cancel=cancelled)
     if len(cache) == 0:
         raise ValueError("no usable colour photos in the training data")
+    grey_cache = None
+    if cfg.grey_data:  # unpaired adaptation: real B&W scans are the grey domain
+        grey_cache = ImageCache.build(list_items(cfg.grey_data), cfg.load_size, cache_dir,
+                                      cancel=cancelled, keep_grey=True)
+        if len(grey_cache) == 0:
+            raise ValueError("no readable photos in the black-and-white folder")
     held = ImageCache.build(held_items[:8], cfg.load_size) if held_items else None
 
     net = build(cfg.arch, cfg.config).to(device)
@@ -284,6 +298,9 @@ def fit(
         }, ckpt)
 
     batches = cache.batches(cfg.batch, cfg.size, rng, device, cfg.rotate, cfg.zoom)
+    half = cfg.batch // 2  # the cycle objective reads the first half of a batch as grey
+    grey_batches = (grey_cache.batches(half, cfg.size, rng, device, cfg.rotate, cfg.zoom)
+                    if grey_cache is not None else None)
     preview_rgb = None
     if held is not None and len(held):
         preview_rgb = torch.from_numpy(held.images[:4]).permute(0, 3, 1, 2).float().to(device) / 255
@@ -295,19 +312,24 @@ def fit(
     base_lr = cfg.lr
     was_cancelled = False
     losses: dict[str, float] = {}
+    paused = 0.0  # seconds spent inside cancel(): a paused job waits there; not budget time
     while step < cfg.steps:
-        elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - start - paused
         if budget and elapsed >= budget:
             break
+        t_cancel = time.perf_counter()
         if cancelled():
             was_cancelled = True
             break
+        paused += time.perf_counter() - t_cancel
         frac = max(step / cfg.steps, elapsed / budget if budget else 0.0)
         lr = base_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
         for opt in filter(None, (opt_g, opt_d)):
             for g in opt.param_groups:
                 g["lr"] = lr
         rgb = next(batches)
+        if grey_batches is not None:
+            rgb = torch.cat([next(grey_batches), rgb[half:]])
         if amp:
             rgb = rgb.contiguous(memory_format=torch.channels_last)
         objective.net = train_net
@@ -315,7 +337,7 @@ def fit(
         objective.net = net
         step += 1
         if step % cfg.log_every == 0 or step == cfg.steps:
-            elapsed = time.perf_counter() - start
+            elapsed = time.perf_counter() - start - paused
             ips = (step - start_step) * cfg.batch / max(elapsed, 1e-6)
             left_steps = (cfg.steps - step) * cfg.batch / max(ips, 1e-6)
             eta = min(left_steps, budget - elapsed) if budget else left_steps
@@ -327,7 +349,7 @@ def fit(
             save_checkpoint()
             emit(TrainEvent("checkpoint", step, cfg.steps))
     save_checkpoint()
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start - paused
     weights = out / "weights.safetensors"
     if was_cancelled:
         emit(TrainEvent("cancelled", step, cfg.steps, losses, message="cancelled; checkpoint kept"))
