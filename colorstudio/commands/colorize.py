@@ -1,4 +1,9 @@
-"""`colorstudio colorize INPUT... [-o OUTDIR] [--model ID] [--hints FILE] ...`"""
+"""`colorstudio colorize INPUT... [-o OUTDIR] [--model ID] [--hints FILE] ...`
+
+Folders are processed recursively; with `-o` the folder tree is mirrored under OUTDIR.
+Outputs that already exist and are complete are skipped, so an interrupted overnight batch is
+resumed by running the same command again. Every output carries its provenance (XMP).
+"""
 
 from __future__ import annotations
 
@@ -8,59 +13,104 @@ from pathlib import Path
 
 from ..core.errors import ColorStudioError
 from ..core.hints import load_hints
-from ..core.imageio import DEFAULT_MAX_PIXELS, WRITE_FORMATS
+from ..core.imageio import DEFAULT_MAX_PIXELS, TIFF_COMPRESSIONS, WRITE_FORMATS
+
+REPORT_NAME = "colorstudio-report.csv"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("colorize", help="colourise photos or folders (recursive)")
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
-    p.add_argument("-o", "--output", type=Path, help="output folder (default: beside each input)")
+    p.add_argument("-o", "--output", type=Path, help="output folder; folder inputs have their "
+                                                     "tree mirrored there (default: beside "
+                                                     "each input)")
     p.add_argument("--model", help="model id (default: the default model)")
     p.add_argument("--hints", type=Path, help="hints JSON (default: <stem>.hints.json beside "
                                                "each input, when present)")
     p.add_argument("--size", type=int, help="working size (longer side) for the network")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--format", default="same", choices=["same", *sorted(WRITE_FORMATS)])
-    p.add_argument("--depth", type=int, choices=[8, 16], help="output bit depth (default: input's)")
+    p.add_argument("--format", default="same", choices=["same", *sorted(WRITE_FORMATS)],
+                   help="output format (default: the input's; GIF becomes PNG)")
+    p.add_argument("--depth", type=int, choices=[8, 16],
+                   help="output bit depth (default: the input's; 16 only for PNG and TIFF)")
+    p.add_argument("--compression", default="deflate", choices=TIFF_COMPRESSIONS,
+                   help="TIFF compression (default: deflate)")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                    help="refuse images with more pixels (decompression-bomb guard)")
+    p.add_argument("--badge", action="store_true",
+                   help="draw a small visible 'AI colourised' mark (for publication copies)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="redo outputs that already exist and are complete (default: skip them)")
+    p.add_argument("--report", type=Path, help="write a report here (.csv or .json; default: "
+                                                f"{REPORT_NAME} in the -o folder)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be done; write nothing")
     return p
 
 
+def _err(msg: str) -> int:
+    print(f"colorstudio: error: {msg}", file=sys.stderr)
+    return 2
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..engine.batch import Colorizer, iter_inputs, output_path
+    from ..engine.batch import Colorizer, FileOutcome, plan_batch, run_batch
     from ..engine.models import ModelStore
 
     if args.size is not None and not 16 <= args.size <= 4096:
-        print("colorstudio: error: --size must be between 16 and 4096", file=sys.stderr)
-        return 2
+        return _err("--size must be between 16 and 4096")
+    if args.max_pixels < 1:
+        return _err("--max-pixels must be positive")
+    if args.depth == 16 and args.format not in ("same", "png", "tif", "tiff"):
+        return _err(f"--depth 16 needs PNG or TIFF output, not {args.format.upper()}")
+    if not 1 <= args.quality <= 100:
+        return _err("--quality must be between 1 and 100")
     hints = load_hints(args.hints) if args.hints else None
     colorizer = Colorizer(ModelStore(args.models_dir), args.device)
-    colorizer.model(args.model)  # fail early (unknown model, missing weights) as a usage error
-    jobs = []
-    for src, root in iter_inputs(args.inputs):
-        jobs.append((src, output_path(src, root, args.output, args.format)))
+    card = colorizer.store.card(args.model)  # unknown model: a usage error, before any work
+    if args.dry_run:
+        if not card.has_weights:
+            return _err(f"model '{card.id}' has no weights")
+    else:
+        colorizer.model(card.id)  # missing or tampered weights fail here, once
+    jobs = plan_batch(args.inputs, args.output, args.format, resume=not args.overwrite)
     if not jobs:
-        print("colorstudio: error: no images found in the given inputs", file=sys.stderr)
-        return 2
-    failed = 0
-    for i, (src, dst) in enumerate(jobs, 1):
-        if not src.exists():
-            print(f"{src}: no such file", file=sys.stderr)
-            failed += 1
-            continue
-        res = colorizer.colorize_file(src, dst, args.model, hints, args.size, args.max_pixels,
-                                      args.quality, args.depth)
+        return _err("no images found in the given inputs")
+    report = args.report
+    if report is None and args.output is not None:
+        report = args.output / REPORT_NAME
+
+    def show(i: int, n: int, res: FileOutcome) -> None:
         for m in res.messages:
             print(f"note: {m}", file=sys.stderr)
-        prefix = f"[{i}/{len(jobs)}] " if len(jobs) > 1 else ""
+        prefix = f"[{i}/{n}] " if n > 1 else ""
         if res.status == "ok":
-            print(f"{prefix}{src} -> {res.output} ({res.seconds:.2f} s)")
+            print(f"{prefix}{res.input} -> {res.output} ({res.seconds:.2f} s)", flush=True)
+        elif res.status == "skipped":
+            print(f"{prefix}{res.input}: skipped ({res.error}: {res.output})", flush=True)
+        elif res.status == "planned":
+            print(f"{prefix}would colourise {res.input} -> {res.output}", flush=True)
         else:
-            failed += 1
-            print(f"{prefix}{res.error}", file=sys.stderr)
-    return 1 if failed else 0
+            print(f"{prefix}{res.error}", file=sys.stderr, flush=True)
+
+    if args.output is not None and not args.dry_run:
+        try:
+            args.output.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return _err(f"cannot create the output folder {args.output} "
+                        f"({exc.strerror or exc})")
+    outcomes = run_batch(colorizer, jobs, model_id=card.id, report=report,
+                         dry_run=args.dry_run, on_outcome=show, hints=hints, size=args.size,
+                         max_pixels=args.max_pixels, quality=args.quality, depth=args.depth,
+                         compression=args.compression, badge=args.badge,
+                         hints_path=args.hints)
+    counts = {s: sum(o.status == s for o in outcomes)
+              for s in ("ok", "skipped", "failed", "planned")}
+    if len(outcomes) > 1 or args.dry_run:
+        summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        print(f"done: {summary}" + (f"; report: {report}" if report and not args.dry_run
+                                     else ""))
+    return 1 if counts["failed"] else 0
 
 
 __all__ = ["add_parser", "run", "ColorStudioError"]

@@ -13,6 +13,8 @@ import io
 import os
 import tempfile
 import warnings
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +48,9 @@ class LoadedImage:
     format: str = ""
     path: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    # What was done to the pixels on the way in, recorded in every output's provenance.
+    steps: list[str] = field(default_factory=list)
+    bits: int = 8  # bits per sample of the original (8 or 16)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -81,6 +86,14 @@ def _is_srgb(icc: bytes | None) -> bool:
     except (OSError, ImageCms.PyCMSError):
         return True  # unreadable profile: treat as sRGB, warned by the caller
     return "srgb" in desc or "gray" in desc or "grey" in desc
+
+
+def _icc_name(icc: bytes) -> str:
+    try:
+        prof = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return ImageCms.getProfileDescription(prof).strip() or "unnamed"
+    except (OSError, ImageCms.PyCMSError):
+        return "unreadable"
 
 
 def read_image(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
@@ -119,6 +132,7 @@ def read_image(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
             xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
             if isinstance(xmp, str):
                 xmp = xmp.encode("utf-8")
+            mode, frames = im.mode, getattr(im, "n_frames", 1)
             arr, alpha, dtype, colour = _pixels(path, im, fmt, icc, notes)
     except ImageReadError:
         raise
@@ -131,13 +145,32 @@ def read_image(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
     if alpha is not None:
         alpha = np.ascontiguousarray(_orient(alpha, orientation))
     arr = np.ascontiguousarray(arr)
+    bits = 16 if np.dtype(dtype) == np.uint16 else 8
+    steps = [f"decoded {fmt or 'image'} ({mode}, {bits}-bit, {w}x{h})"]
+    if frames > 1:
+        steps.append(f"first of {frames} frames used")
+    if mode == "CMYK":
+        steps.append("CMYK converted to sRGB" + (" through its ICC profile" if icc else ""))
+    elif icc and not _is_srgb(icc) and mode in ("RGB", "RGBA") and bits == 8:
+        steps.append(f"converted from ICC profile '{_icc_name(icc)}' to sRGB")
+    elif icc and not _is_srgb(icc) and bits == 16 and arr.ndim == 3:
+        notes.append(f"{name}: 16-bit data in ICC profile '{_icc_name(icc)}' is read as sRGB")
+        steps.append(f"ICC profile '{_icc_name(icc)}' not applied to 16-bit data (read as sRGB)")
+    if mode == "P":
+        steps.append("palette expanded")
+    if orientation in _ORIENT:
+        steps.append(f"EXIF orientation {orientation} applied ({_ORIENT[orientation]})")
+    if alpha is not None:
+        steps.append("alpha channel kept unchanged")
     if colour:
         notes.append(f"{name}: colour photo; its colour is discarded and only lightness is used")
+        steps.append("colour discarded: only lightness (CIE L*) used")
         l_star = rgb_int_to_l(arr)
     else:
         l_star = grey_int_to_l(arr)
+    steps.append(f"CIE L* at full resolution ({arr.shape[1]}x{arr.shape[0]})")
     return LoadedImage(np.ascontiguousarray(l_star, np.float32), np.dtype(dtype), alpha, colour,
-                       icc, exif, xmp, fmt, path, notes)
+                       icc, exif, xmp, fmt, path, notes, steps, bits)
 
 
 def _pixels(path: Path, im: Image.Image, fmt: str, icc: bytes | None, notes: list[str]
@@ -239,10 +272,15 @@ def _to_srgb(im: Image.Image, icc: bytes | None, notes: list[str], name: str) ->
         return im.convert("RGB")
 
 
+TEMP_PREFIX = ".~cs-"  # temporary files of atomic writes; never listed as inputs
+TIFF_COMPRESSIONS = ("none", "lzw", "deflate")
+
+
 def atomic_write(path: Path, write: callable) -> None:  # type: ignore[valid-type]
     """Call `write(tmp_path)` then rename over `path`; on any failure no file is left behind."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".~" + path.stem[:40], suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX + path.stem[:40] + ".", suffix=path.suffix,
+                               dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
@@ -255,62 +293,166 @@ def atomic_write(path: Path, write: callable) -> None:  # type: ignore[valid-typ
         raise
 
 
-def write_image(path: Path, rgb: np.ndarray, dtype: np.dtype | type = np.uint8,
-                alpha: np.ndarray | None = None, quality: int = 95,
-                icc_profile: bytes | None = None, exif: bytes | None = None,
-                compression: str = "deflate") -> None:
-    """Write RGB float [0, 1] (H, W, 3) as `dtype` (uint8 / uint16) atomically.
+def _write_bytes(fh: io.BufferedWriter, data: bytes) -> None:
+    """Write all of `data` in 1 MiB blocks (a seam for tests that simulate a full disk)."""
+    view = memoryview(data)
+    for i in range(0, len(view), 1 << 20):
+        fh.write(view[i:i + (1 << 20)])
 
-    16-bit is written for PNG and TIFF; formats without 16-bit support get 8-bit. Alpha is
-    re-attached where the format has it (PNG, TIFF, WebP). Errors: `ImageWriteError`.
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to a temp name beside `path`, flush it to disk, then rename over `path`.
+
+    A crash, a kill or a full disk leaves either the complete old file or the complete new one,
+    plus at most a hidden `.~cs-*` temp file that the next batch run removes.
+    """
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            _write_bytes(fh, data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    atomic_write(Path(path), write)
+
+
+_SRGB_ICC: bytes | None = None
+
+
+def srgb_profile() -> bytes:
+    """The ICC profile embedded in every output: our pixels are sRGB."""
+    global _SRGB_ICC
+    if _SRGB_ICC is None:
+        _SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return _SRGB_ICC
+
+
+def output_depth(ext: str, requested: np.dtype | type) -> np.dtype:
+    """16-bit is kept only where the format holds it (PNG, TIFF); everything else is 8-bit."""
+    if ext.lower() in (".png", ".tif", ".tiff"):
+        return np.dtype(requested)
+    return np.dtype(np.uint8)
+
+
+def add_badge(rgb: np.ndarray, text: str = "AI colourised") -> np.ndarray:
+    """A small visible mark in the bottom-right corner, for publication copies.
+
+    rgb: (H, W, 3) float32 in [0, 1]; returns a copy. Scales with the image; images too small to
+    hold legible text get no badge (the XMP still says what was done).
+    """
+    h, w = rgb.shape[:2]
+    scale = max(min(w, h) / 900.0, 0.35)
+    thick = max(1, round(scale * 1.5))
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    pad = max(2, round(th * 0.4))
+    bw, bh = tw + 2 * pad, th + base + 2 * pad
+    if bw > w * 0.9 or bh > h * 0.5:
+        return rgb.copy()
+    out = np.ascontiguousarray(rgb, np.float32).copy()
+    x0, y0 = w - bw - pad, h - bh - pad
+    out[y0:y0 + bh, x0:x0 + bw] = out[y0:y0 + bh, x0:x0 + bw] * 0.35  # darkened box
+    cv2.putText(out, text, (x0 + pad, y0 + pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (1.0, 1.0, 1.0), thick, cv2.LINE_AA)
+    return np.clip(out, 0, 1)
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return (len(payload).to_bytes(4, "big") + kind + payload
+            + zlib.crc32(kind + payload).to_bytes(4, "big"))
+
+
+def _png_with_icc(data: bytes, icc: bytes) -> bytes:
+    """Insert an iCCP chunk right after IHDR (cv2 cannot write one)."""
+    ihdr_end = 8 + 8 + 13 + 4
+    chunk = _png_chunk(b"iCCP", b"sRGB IEC61966-2.1\0\0" + zlib.compress(icc))
+    return data[:ihdr_end] + chunk + data[ihdr_end:]
+
+
+def encode_image(ext: str, rgb: np.ndarray, dtype: np.dtype | type = np.uint8,
+                 alpha: np.ndarray | None = None, quality: int = 95,
+                 icc_profile: bytes | None = None, exif: bytes | None = None,
+                 compression: str = "deflate") -> bytes:
+    """RGB float [0, 1] (H, W, 3) -> the encoded file's bytes, in memory.
+
+    `dtype` uint16 is honoured for PNG and TIFF; other formats get 8-bit. Alpha (any depth) is
+    re-attached where the format has it (PNG, TIFF, WebP). `compression` is for TIFF: none, lzw
+    or deflate. Errors: `ImageWriteError`.
     """
     from .color import from_unit_float
 
-    path = Path(path)
-    ext = path.suffix.lower()
-    dtype = np.dtype(dtype)
-    if ext not in (".png", ".tif", ".tiff"):
-        dtype = np.dtype(np.uint8)
+    ext = ext.lower()
+    if compression not in TIFF_COMPRESSIONS:
+        raise ImageWriteError(f"unknown TIFF compression '{compression}' "
+                              f"(choose {', '.join(TIFF_COMPRESSIONS)})")
+    dtype = output_depth(ext, dtype)
     px = from_unit_float(rgb, dtype)
     if alpha is not None and ext in (".png", ".tif", ".tiff", ".webp"):
         a = alpha
         if a.dtype != dtype:
             a = from_unit_float(to_unit_float(a), dtype)
         px = np.concatenate([px, a[..., None]], axis=2)
-
-    def write(tmp: Path) -> None:
-        if ext in (".tif", ".tiff"):
-            comp = {"none": None, "lzw": "lzw", "deflate": "zlib"}.get(compression, "zlib")
-            extratags = []
-            if icc_profile:
-                extratags.append((34675, 7, len(icc_profile), icc_profile, True))
-            tifffile.imwrite(tmp, px, photometric="rgb", compression=comp,
+    px = np.ascontiguousarray(px)
+    buf = io.BytesIO()
+    if ext in (".tif", ".tiff"):
+        comp = {"none": None, "lzw": "lzw", "deflate": "zlib"}[compression]
+        extratags = []
+        if icc_profile:
+            extratags.append((34675, 7, len(icc_profile), icc_profile, True))
+        try:
+            tifffile.imwrite(buf, px, photometric="rgb", compression=comp,
                              extrasamples=("unassalpha",) if px.shape[2] == 4 else None,
-                             extratags=extratags)
-        elif ext == ".png" and dtype == np.uint16:
-            bgr = px[..., [2, 1, 0, 3]] if px.shape[2] == 4 else px[..., ::-1]
-            if not cv2.imwrite(str(tmp), np.ascontiguousarray(bgr)):
-                raise OSError("PNG encoder failed")
-        else:
-            mode = "RGBA" if px.shape[2] == 4 else "RGB"
-            im = Image.fromarray(np.ascontiguousarray(px), mode)
-            kw: dict = {}
-            if icc_profile:
-                kw["icc_profile"] = icc_profile
-            if exif and ext in (".jpg", ".jpeg", ".webp", ".png"):
-                kw["exif"] = exif
-            if ext in (".jpg", ".jpeg", ".webp"):
-                kw["quality"] = quality
-            fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
-                   ".bmp": "BMP"}.get(ext)
-            if fmt is None:
-                raise ImageWriteError(f"{path.name}: unsupported output format '{ext}'")
-            im.save(tmp, fmt, **kw)
+                             extratags=extratags, software="ColorStudio", metadata=None)
+        except KeyError as exc:  # tifffile names the missing codec package
+            raise ImageWriteError(f"TIFF {compression} compression is not available ({exc})"
+                                  ) from exc
+        return buf.getvalue()
+    if ext == ".png" and dtype == np.uint16:
+        bgr = px[..., [2, 1, 0, 3]] if px.shape[2] == 4 else px[..., ::-1]
+        ok, enc = cv2.imencode(".png", np.ascontiguousarray(bgr))
+        if not ok:
+            raise ImageWriteError("PNG encoder failed")
+        data = enc.tobytes()
+        return _png_with_icc(data, icc_profile) if icc_profile else data
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
+           ".bmp": "BMP"}.get(ext)
+    if fmt is None:
+        raise ImageWriteError(f"unsupported output format '{ext}'")
+    mode = "RGBA" if px.shape[2] == 4 else "RGB"
+    im = Image.fromarray(px, mode)
+    kw: dict = {}
+    if icc_profile and fmt != "BMP":
+        kw["icc_profile"] = icc_profile
+    if exif and fmt in ("JPEG", "WEBP", "PNG"):
+        kw["exif"] = exif
+    if fmt in ("JPEG", "WEBP"):
+        kw["quality"] = quality
+    im.save(buf, fmt, **kw)
+    return buf.getvalue()
 
+
+def write_image(path: Path, rgb: np.ndarray, dtype: np.dtype | type = np.uint8,
+                alpha: np.ndarray | None = None, quality: int = 95,
+                icc_profile: bytes | None = None, exif: bytes | None = None,
+                compression: str = "deflate", *,
+                finish: Callable[[bytes], bytes] | None = None) -> None:
+    """Write RGB float [0, 1] (H, W, 3) as `dtype` (uint8 / uint16) atomically.
+
+    16-bit is written for PNG and TIFF; formats without 16-bit support get 8-bit. Alpha is
+    re-attached where the format has it (PNG, TIFF, WebP). `finish(bytes) -> bytes` runs on the
+    encoded file before it is written (provenance metadata is embedded there), so a file on disk
+    is always complete, metadata included. Errors: `ImageWriteError`.
+    """
+    path = Path(path)
     try:
-        atomic_write(path, write)
-    except ImageWriteError:
-        raise
+        data = encode_image(path.suffix, rgb, dtype, alpha, quality, icc_profile, exif,
+                            compression)
+    except ImageWriteError as exc:
+        raise ImageWriteError(f"{path.name}: {exc}") from exc
+    except (OSError, ValueError) as exc:
+        raise ImageWriteError(f"{path.name}: cannot encode ({exc})") from exc
+    if finish is not None:
+        data = finish(data)
+    try:
+        atomic_write_bytes(path, data)
     except OSError as exc:
         raise ImageWriteError(f"{path.name}: cannot write ({exc.strerror or exc})") from exc
 
@@ -328,5 +470,7 @@ def exif_without_orientation(exif: bytes | None) -> bytes | None:
         return None
 
 
-__all__ = ["LoadedImage", "read_image", "write_image", "atomic_write", "READ_FORMATS",
-           "WRITE_FORMATS", "DEFAULT_MAX_PIXELS", "exif_without_orientation"]
+__all__ = ["LoadedImage", "read_image", "write_image", "encode_image", "atomic_write",
+           "atomic_write_bytes", "READ_FORMATS", "WRITE_FORMATS", "DEFAULT_MAX_PIXELS",
+           "TIFF_COMPRESSIONS", "TEMP_PREFIX", "exif_without_orientation", "srgb_profile",
+           "add_badge", "output_depth"]

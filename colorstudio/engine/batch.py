@@ -1,11 +1,19 @@
-"""Colourising files: one photo (`colorize_file`) or many (`iter_inputs` + the CLI/GUI loops).
+"""Colourising files: one photo (`colorize_file`) or many (`plan_batch` + `run_batch`).
 
 Used by the CLI and the GUI export alike. Originals are never written; outputs are written
-atomically; every failure is one clear line in `FileOutcome.error`.
+atomically (temp name + fsync + rename) with their provenance already embedded, so a file
+with an output's name is always complete; every failure is one clear line in
+`FileOutcome.error`. Batches mirror the input folder tree, skip outputs that are already
+complete (resume after an interruption) and write a CSV or JSON report.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import dataclasses
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,26 +22,38 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..core.cards import sha256_file
 from ..core.compose import lab_to_rgb_fast
 from ..core.errors import ColorStudioError, ImageWriteError
 from ..core.hints import HintSet, load_hints, sidecar_path
-from ..core.imageio import (DEFAULT_MAX_PIXELS, READ_FORMATS, WRITE_FORMATS, LoadedImage,
-                            exif_without_orientation, read_image, write_image)
+from ..core.imageio import (DEFAULT_MAX_PIXELS, READ_FORMATS, TEMP_PREFIX, WRITE_FORMATS,
+                            LoadedImage, add_badge, atomic_write_bytes, exif_without_orientation,
+                            output_depth, read_image, srgb_profile, write_image)
+from ..core.metadata import (MetadataError, Provenance, build_xmp, embed, hints_digest,
+                             read_file_metadata, read_original_metadata)
 from .device import pick_device
 from .models import LoadedModel, ModelStore
-from .pipeline import colorize_l
+from .pipeline import ColorizeResult, colorize_l
+
+log = logging.getLogger(__name__)
 
 SUFFIX = "_colorized"
+REPORT_FIELDS = ("input", "output", "model", "status", "error", "seconds")
 
 
 @dataclass
 class FileOutcome:
     input: Path
     output: Path | None = None
-    status: str = "ok"  # ok | failed | skipped
+    status: str = "ok"  # ok | failed | skipped | planned (dry run)
     error: str = ""
     seconds: float = 0.0
     messages: list[str] = field(default_factory=list)
+    model: str = ""
+
+    def row(self) -> dict[str, str]:
+        return {"input": str(self.input), "output": str(self.output or ""), "model": self.model,
+                "status": self.status, "error": self.error, "seconds": f"{self.seconds:.3f}"}
 
 
 def iter_inputs(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
@@ -49,6 +69,7 @@ def iter_inputs(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
 
 
 def output_path(src: Path, root: Path, out_dir: Path | None, fmt: str) -> Path:
+    """Where `src` goes: beside it, or under `out_dir` mirroring its place below `root`."""
     ext = src.suffix.lower() if fmt == "same" else WRITE_FORMATS[fmt]
     if ext in (".gif",):
         ext = ".png"
@@ -58,6 +79,70 @@ def output_path(src: Path, root: Path, out_dir: Path | None, fmt: str) -> Path:
     base = (out_dir / rel) if out_dir is not None else src.parent
     return base / f"{src.stem}{SUFFIX}{ext}"
 
+
+# --------------------------------------------------------------------------- completeness
+
+def _structurally_complete(path: Path) -> bool:
+    """Cheap check that a file is not cut short: its format's end marker or sizes fit."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+            fh.seek(max(0, size - 16))
+            tail = fh.read(16)
+    except OSError:
+        return False
+    if size < 16:
+        return False
+    if head.startswith(b"\x89PNG"):
+        return tail.endswith(b"IEND\xaeB`\x82")
+    if head.startswith(b"\xff\xd8"):
+        return tail.rstrip(b"\x00").endswith(b"\xff\xd9")
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return int.from_bytes(head[4:8], "little") + 8 <= size
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        try:
+            import tifffile
+
+            with tifffile.TiffFile(path) as tf:
+                page = tf.pages.first
+                ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts)]
+                return bool(ends) and max(ends) <= size
+        except Exception:  # noqa: BLE001 - unreadable: not complete
+            return False
+    if head.startswith(b"BM"):
+        return int.from_bytes(head[2:6], "little") <= size
+    return False
+
+
+def output_is_complete(dst: Path, src_sha256: str) -> bool:
+    """True when `dst` is a whole ColorStudio output made from the original with this hash."""
+    if not dst.is_file() or not _structurally_complete(dst):
+        return False
+    try:
+        meta = read_file_metadata(dst)
+    except MetadataError:
+        return False
+    return (meta.is_colorstudio_output
+            and meta.provenance.get("SourceSHA256") == src_sha256)
+
+
+def clean_stale_temps(folder: Path) -> int:
+    """Remove temp files that a killed run left in an output tree; returns how many."""
+    n = 0
+    if not folder.is_dir():
+        return 0
+    for f in folder.rglob(TEMP_PREFIX + "*"):
+        try:
+            if f.is_file() and SUFFIX in f.name:
+                f.unlink()
+                n += 1
+        except OSError:
+            pass
+    return n
+
+
+# --------------------------------------------------------------------------- one file
 
 class Colorizer:
     """Owns the model store and the device; turns photos into colourised arrays and files."""
@@ -69,42 +154,74 @@ class Colorizer:
     def model(self, model_id: str | None) -> LoadedModel:
         return self.store.load(model_id, self.device)
 
-    def colorize_image(self, img: LoadedImage, model_id: str | None = None,
-                       hints: HintSet | None = None, size: int | None = None,
-                       progress: Callable[[float, str], None] | None = None,
-                       cancel: Callable[[], bool] | None = None) -> tuple[np.ndarray, list[str]]:
-        """-> (RGB float32 (H, W, 3) in [0, 1] with the original L*, messages)."""
+    def _run(self, img: LoadedImage, model_id: str | None, hints: HintSet | None,
+             size: int | None, progress: Callable[[float, str], None] | None,
+             cancel: Callable[[], bool] | None
+             ) -> tuple[np.ndarray, ColorizeResult, LoadedModel]:
         model = self.model(model_id)
         fallback = None
         if model.device.type != "cpu":
             def fallback() -> LoadedModel:
                 return self.store.load(model.card.id, torch.device("cpu"))
         res = colorize_l(model, img.l_star, hints, size, progress, cancel, fallback)
-        return lab_to_rgb_fast(img.l_star, res.ab), res.messages
+        return lab_to_rgb_fast(img.l_star, res.ab), res, model
+
+    def colorize_image(self, img: LoadedImage, model_id: str | None = None,
+                       hints: HintSet | None = None, size: int | None = None,
+                       progress: Callable[[float, str], None] | None = None,
+                       cancel: Callable[[], bool] | None = None) -> tuple[np.ndarray, list[str]]:
+        """-> (RGB float32 (H, W, 3) in [0, 1] with the original L*, messages)."""
+        rgb, res, _ = self._run(img, model_id, hints, size, progress, cancel)
+        return rgb, res.messages
 
     def colorize_file(self, src: Path, dst: Path, model_id: str | None = None,
                       hints: HintSet | None = None, size: int | None = None,
                       max_pixels: int = DEFAULT_MAX_PIXELS, quality: int = 95,
-                      depth: int | None = None) -> FileOutcome:
+                      depth: int | None = None, *, compression: str = "deflate",
+                      badge: bool = False, provenance: bool = True,
+                      hints_path: Path | None = None,
+                      progress: Callable[[float, str], None] | None = None,
+                      cancel: Callable[[], bool] | None = None) -> FileOutcome:
+        """Colourise `src` into `dst` (format from its suffix). Never raises for bad input.
+
+        `depth` 8/16 overrides the input's bit depth (16 only for PNG/TIFF). `provenance`
+        embeds the XMP record (on by default; off only for throwaway previews). `hints_path`
+        names the file `hints` came from, for the record; without `hints`, a sidecar
+        `<stem>.hints.json` beside `src` is used. `badge` draws a visible corner mark.
+        """
+        src, dst = Path(src), Path(dst)
         t0 = time.perf_counter()
         out = FileOutcome(src, dst)
         try:
-            if dst.resolve() == src.resolve():
+            if dst.exists() and dst.resolve() == src.resolve():
                 raise ImageWriteError(f"{src.name}: refusing to overwrite the original")
             img = read_image(src, max_pixels)
             out.messages += img.warnings
             if hints is None and sidecar_path(src).is_file():
-                hints = load_hints(sidecar_path(src))
+                hints_path = sidecar_path(src)
+                hints = load_hints(hints_path)
                 out.messages.append(f"{src.name}: using {len(hints)} hints from "
-                                    f"{sidecar_path(src).name}")
-            rgb, msgs = self.colorize_image(img, model_id, hints, size)
-            out.messages += msgs
+                                    f"{hints_path.name}")
+            rgb, res, model = self._run(img, model_id, hints, size, progress, cancel)
+            out.model = model.card.id
+            out.messages += res.messages
             dtype = {8: np.uint8, 16: np.uint16}.get(depth or 0, img.dtype)
+            written = output_depth(dst.suffix, dtype)
+            if written != np.dtype(dtype):
+                out.messages.append(f"{src.name}: {dst.suffix.lstrip('.').upper()} holds 8 bits "
+                                    "per sample; writing 8-bit")
+            if badge:
+                rgb = add_badge(rgb)
+            finish = None
+            if provenance:
+                prov = self._provenance(src, img, res, model, hints, hints_path, written, badge)
+                finish = self._finisher(src, dst, prov, out.messages)
             dst.parent.mkdir(parents=True, exist_ok=True)
             write_image(dst, rgb, dtype, img.alpha, quality=quality,
-                        exif=exif_without_orientation(img.exif))
+                        icc_profile=srgb_profile(), exif=exif_without_orientation(img.exif),
+                        compression=compression, finish=finish)
         except ColorStudioError as exc:
-            out.status, out.error, out.output = "failed", str(exc), None
+            out.status, out.error, out.output = "failed", _named(src, str(exc)), None
         except OSError as exc:
             out.status, out.output = "failed", None
             out.error = f"{src.name}: {exc.strerror or exc}"
@@ -113,3 +230,165 @@ class Colorizer:
             out.error = f"{src.name}: not enough memory for this image"
         out.seconds = time.perf_counter() - t0
         return out
+
+    @staticmethod
+    def _provenance(src: Path, img: LoadedImage, res: ColorizeResult, model: LoadedModel,
+                    hints: HintSet | None, hints_path: Path | None, written: np.dtype,
+                    badge: bool) -> Provenance:
+        card = model.card
+        steps = list(img.steps)
+        w, h = res.working_size
+        steps.append(f"chroma (a*, b*) predicted by {card.id} at {w}x{h} on {res.device}")
+        steps.append("chroma fitted to the sRGB gamut and upsampled guided by full-resolution L*")
+        steps.append("original L* kept: lightness is unchanged")
+        steps.append(f"written as {8 * written.itemsize}-bit sRGB with an embedded sRGB profile")
+        if badge:
+            steps.append("visible 'AI colourised' badge drawn in the bottom-right corner")
+        n_hints = len(hints) if hints else 0
+        hints_sha = hints_src = ""
+        if hints:
+            if hints_path is not None and Path(hints_path).is_file():
+                hints_sha, hints_src = sha256_file(Path(hints_path)), Path(hints_path).name
+            else:
+                hints_sha, hints_src = hints_digest(hints.to_json()), "in-app"
+        return Provenance(
+            source_name=src.name, source_sha256=sha256_file(src), model_id=card.id,
+            model_version=card.version, weights_sha256=card.sha256, steps=tuple(steps),
+            hints_count=n_hints, hints_sha256=hints_sha, hints_source=hints_src, badge=badge)
+
+    @staticmethod
+    def _finisher(src: Path, dst: Path, prov: Provenance, messages: list[str]
+                  ) -> Callable[[bytes], bytes]:
+        original = read_original_metadata(src.read_bytes(), src.name)
+        messages += original.notes
+        if original.document_id:
+            prov = dataclasses.replace(prov, source_document_id=original.document_id)
+        xmp = build_xmp(prov, original.xmp)
+
+        def finish(data: bytes) -> bytes:
+            return embed(data, xmp, original, name=dst.name)
+
+        return finish
+
+
+def _named(src: Path, err: str) -> str:
+    """Every error line names the input file."""
+    return err if err.startswith(src.name) else f"{src.name}: {err}"
+
+
+# --------------------------------------------------------------------------- batches
+
+@dataclass
+class BatchJob:
+    src: Path
+    dst: Path
+    src_sha256: str = ""
+    action: str = "colorize"  # colorize | skip | fail
+    reason: str = ""
+
+
+def plan_batch(inputs: list[Path], out_dir: Path | None, fmt: str = "same",
+               resume: bool = True) -> list[BatchJob]:
+    """Decide, for every input, its output and whether it must be (re)done.
+
+    An existing output is skipped only if it is complete (whole file, our provenance, made from
+    an original with the same SHA-256); anything else is redone. Two inputs that would write
+    the same output (a.png and a.jpg with --format png) are reported, not overwritten.
+    """
+    jobs: list[BatchJob] = []
+    claimed: dict[Path, Path] = {}
+    for src, root in iter_inputs(inputs):
+        dst = output_path(src, root, out_dir, fmt)
+        job = BatchJob(src, dst)
+        if not src.is_file():
+            job.action, job.reason = "fail", f"{src}: no such file"
+        elif dst in claimed:
+            job.action = "fail"
+            job.reason = (f"{src.name}: its output {dst.name} would overwrite the output of "
+                          f"{claimed[dst].name}; use a separate run with -o")
+        else:
+            claimed[dst] = src
+            if resume and dst.exists():
+                try:
+                    job.src_sha256 = sha256_file(src)
+                except OSError:
+                    job.src_sha256 = ""
+                if job.src_sha256 and output_is_complete(dst, job.src_sha256):
+                    job.action, job.reason = "skip", "complete output exists"
+        jobs.append(job)
+    return jobs
+
+
+def write_report(path: Path, outcomes: list[FileOutcome]) -> None:
+    """CSV (default) or JSON (by suffix) with input, output, model, status, error, seconds."""
+    path = Path(path)
+    rows = [o.row() for o in outcomes]
+    if path.suffix.lower() == ".json":
+        data = json.dumps({"files": rows, "summary": _summary(outcomes)}, indent=1,
+                          ensure_ascii=False).encode("utf-8")
+    else:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=REPORT_FIELDS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        data = buf.getvalue().encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, data)
+
+
+def _summary(outcomes: list[FileOutcome]) -> dict[str, int]:
+    s = {"ok": 0, "failed": 0, "skipped": 0, "planned": 0}
+    for o in outcomes:
+        s[o.status] = s.get(o.status, 0) + 1
+    return s
+
+
+def run_batch(colorizer: Colorizer, jobs: list[BatchJob], *, model_id: str | None = None,
+              report: Path | None = None, dry_run: bool = False,
+              on_outcome: Callable[[int, int, FileOutcome], None] | None = None,
+              cancel: Callable[[], bool] | None = None, **file_kwargs: object
+              ) -> list[FileOutcome]:
+    """Run planned jobs in order; never stops on a bad file. The report is rewritten as it goes
+    (so an interrupted run still leaves one) and once more at the end."""
+    outcomes: list[FileOutcome] = []
+    every = max(1, len(jobs) // 100)
+    for folder in {j.dst.parent for j in jobs}:
+        if not dry_run:
+            removed = clean_stale_temps(folder)
+            if removed:
+                log.info("removed %d stale temp files in %s", removed, folder)
+    try:
+        for i, job in enumerate(jobs, 1):
+            if cancel is not None and cancel():
+                break
+            if job.action == "skip":
+                res = FileOutcome(job.src, job.dst, "skipped", job.reason)
+            elif job.action == "fail":
+                res = FileOutcome(job.src, None, "failed", job.reason)
+            elif dry_run:
+                res = FileOutcome(job.src, job.dst, "planned")
+            else:
+                res = colorizer.colorize_file(job.src, job.dst, model_id,
+                                              **file_kwargs)  # type: ignore[arg-type]
+            if not res.model and job.action != "fail":
+                res.model = model_id or ""
+            outcomes.append(res)
+            if on_outcome is not None:
+                on_outcome(i, len(jobs), res)
+            if report is not None and not dry_run and i % every == 0:
+                _try_report(report, outcomes)
+    finally:
+        if report is not None and not dry_run:
+            _try_report(report, outcomes)
+    return outcomes
+
+
+def _try_report(path: Path, outcomes: list[FileOutcome]) -> None:
+    try:
+        write_report(path, outcomes)
+    except OSError as exc:
+        log.warning("cannot write the report %s: %s", path, exc.strerror or exc)
+
+
+__all__ = ["Colorizer", "FileOutcome", "BatchJob", "iter_inputs", "output_path", "plan_batch",
+           "run_batch", "write_report", "output_is_complete", "clean_stale_temps", "SUFFIX"]
