@@ -16,7 +16,7 @@ from pathlib import Path
 from . import __version__
 from .core.errors import ColorStudioError
 
-COMMANDS = ("colorize", "info", "models", "eval", "bench", "gui")
+COMMANDS = ("colorize", "info", "models", "eval", "bench", "gui", "train")
 
 
 def build_parser() -> argparse.ArgumentParser:
