@@ -106,12 +106,26 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(ModelCard)}
-_METRIC_FIELDS = {f.name for f in dataclasses.fields(Metrics)}
+_FIELDS = {f.name: f for f in dataclasses.fields(ModelCard) if f.name != "path"}
+_METRIC_FIELDS = {f.name: f for f in dataclasses.fields(Metrics)}
 _REQUIRED = ("id", "name", "version", "arch", "paper")
+_KINDS: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "bool": (bool,),
+                                       "float | None": (int, float)}
+
+
+def _check_type(path: Path | None, where: str, value: Any, expected: str) -> None:
+    kinds = _KINDS.get(expected)
+    # bool is an int in Python; a card saying `params = true` is still wrong.
+    if kinds is not None and (not isinstance(value, kinds)
+                              or (isinstance(value, bool) and bool not in kinds)):
+        raise ModelError(f"{path}: field '{where}' must be {kinds[0].__name__}")
 
 
 def card_from_dict(data: dict[str, Any], path: Path | None = None) -> ModelCard:
+    """A validated card; anything a hostile or broken card could use to crash later (a zero
+    multiple, an unknown normalisation, weights outside the card's folder) is a `ModelError`."""
+    from .color import NORMALISATIONS
+
     if not isinstance(data, dict):
         raise ModelError(f"{path}: a model card must be a TOML table")
     missing = [k for k in _REQUIRED if k not in data]
@@ -123,8 +137,10 @@ def card_from_dict(data: dict[str, Any], path: Path | None = None) -> ModelCard:
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key == "metrics":
-            if not isinstance(value, dict) or set(value) - _METRIC_FIELDS:
+            if not isinstance(value, dict) or set(value) - set(_METRIC_FIELDS):
                 raise ModelError(f"{path}: malformed [metrics] table")
+            for mk, mv in value.items():
+                _check_type(path, f"metrics.{mk}", mv, str(_METRIC_FIELDS[mk].type))
             kwargs[key] = Metrics(**value)
         elif key == "deviations":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -135,13 +151,26 @@ def card_from_dict(data: dict[str, Any], path: Path | None = None) -> ModelCard:
                 raise ModelError(f"{path}: 'config' must be a table")
             kwargs[key] = value
         else:
-            expected = _FIELDS[key].type
-            kind = {"str": str, "int": int, "bool": bool}.get(str(expected))
-            if kind is not None and not isinstance(value, kind):
-                raise ModelError(f"{path}: field '{key}' must be {kind.__name__}")
+            _check_type(path, key, value, str(_FIELDS[key].type))
             kwargs[key] = value
-    if not str(kwargs["id"]).replace("_", "").replace("-", "").isalnum():
+    mid = kwargs["id"]
+    if not mid or not mid.replace("_", "").replace("-", "").isalnum() or not mid.isascii():
         raise ModelError(f"{path}: model id must be letters, digits, '_' or '-'")
+    if kwargs.get("normalisation", "lab_l50_ab110") not in NORMALISATIONS:
+        raise ModelError(f"{path}: unknown normalisation '{kwargs['normalisation']}' "
+                         f"(known: {', '.join(NORMALISATIONS)})")
+    if kwargs.get("output_space", "ab") not in ("ab", "rgb"):
+        raise ModelError(f"{path}: output_space must be 'ab' or 'rgb'")
+    if not 16 <= kwargs.get("working_size", 256) <= 8192:
+        raise ModelError(f"{path}: working_size must be between 16 and 8192")
+    if not 1 <= kwargs.get("multiple", 16) <= 1024:
+        raise ModelError(f"{path}: multiple must be between 1 and 1024")
+    weights = kwargs.get("weights", "")
+    if weights and (Path(weights).name != weights or weights in (".", "..")):
+        raise ModelError(f"{path}: weights must be a file name beside the card, not a path")
+    sha = kwargs.get("sha256", "")
+    if sha and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
+        raise ModelError(f"{path}: sha256 must be 64 lower-case hex digits")
     return ModelCard(path=path, **kwargs)
 
 
@@ -151,7 +180,7 @@ def load_card(path: Path) -> ModelCard:
         if path.stat().st_size > MAX_CARD_BYTES:
             raise ModelError(f"{path}: model card is larger than {MAX_CARD_BYTES} bytes")
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
         raise ModelError(f"{path}: cannot read model card ({exc})") from exc
     return card_from_dict(data, path)
 
