@@ -29,8 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                                                "each input, when present)")
     p.add_argument("--size", type=int, help="working size (longer side) for the network")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--format", default="same", choices=["same", *sorted(WRITE_FORMATS)],
-                   help="output format (default: the input's; GIF becomes PNG)")
+    p.add_argument("--format", default="same", choices=["same", *sorted(f for f in WRITE_FORMATS if f != "bmp")],
+                   help="output format (default: the input's; GIF and BMP become PNG)")
     p.add_argument("--depth", type=int, choices=[8, 16],
                    help="output bit depth (default: the input's; 16 only for PNG and TIFF)")
     p.add_argument("--compression", default="deflate", choices=TIFF_COMPRESSIONS,

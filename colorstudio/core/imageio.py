@@ -261,6 +261,8 @@ def _is_grey_rgb(rgb: np.ndarray, tol: int = 2) -> bool:
 
 
 def _to_srgb(im: Image.Image, icc: bytes | None, notes: list[str], name: str) -> Image.Image:
+    if im.mode == "CMYK" and not icc:
+        return im.convert("RGB")  # no profile: Pillow's naive CMYK -> RGB is all we know
     try:
         src = (ImageCms.ImageCmsProfile(io.BytesIO(icc)) if icc
                else ImageCms.createProfile("sRGB"))

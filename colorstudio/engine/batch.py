@@ -38,6 +38,7 @@ from .pipeline import ColorizeResult, colorize_l
 log = logging.getLogger(__name__)
 
 SUFFIX = "_colorized"
+PROVENANCE_FORMATS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".webp")
 REPORT_FIELDS = ("input", "output", "model", "status", "error", "seconds")
 
 
@@ -71,7 +72,7 @@ def iter_inputs(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
 def output_path(src: Path, root: Path, out_dir: Path | None, fmt: str) -> Path:
     """Where `src` goes: beside it, or under `out_dir` mirroring its place below `root`."""
     ext = src.suffix.lower() if fmt == "same" else WRITE_FORMATS[fmt]
-    if ext in (".gif",):
+    if ext in (".gif", ".bmp"):  # GIF: 256 colours; BMP: no place for provenance metadata
         ext = ".png"
     if ext not in WRITE_FORMATS.values():
         ext = ".png"
@@ -195,6 +196,9 @@ class Colorizer:
         try:
             if dst.exists() and dst.resolve() == src.resolve():
                 raise ImageWriteError(f"{src.name}: refusing to overwrite the original")
+            if provenance and dst.suffix.lower() not in PROVENANCE_FORMATS:
+                raise ImageWriteError(f"{dst.name}: {dst.suffix} files cannot carry provenance "
+                                      "metadata; write PNG, TIFF, JPEG or WebP")
             img = read_image(src, max_pixels)
             out.messages += img.warnings
             if hints is None and sidecar_path(src).is_file():
