@@ -26,7 +26,6 @@ import json
 import logging
 import math
 import os
-import re
 import shutil
 import time
 from collections.abc import Callable
@@ -52,6 +51,8 @@ from ..nets import build
 from .config import TrainConfig
 from .data import GREY_CHROMA, IMAGE_EXTS, ImageCache, Item, decode_square, mean_chroma, split_items
 from .export import hardware_string, write_model
+from .finetune_archs import (ARCH_DEFAULTS, UNPAIRED_ARCHS, can_resume, default_name,
+                             model_id_for, work_dir_for)
 from .fit import TrainEvent, fit, preview_rows
 
 log = logging.getLogger(__name__)
@@ -61,25 +62,6 @@ RECOMMENDED_PHOTOS = 50  # below this the wizard and the CLI warn
 THUMB_SIZE = 96
 MAX_THUMBS = 24
 MAX_HOLDOUT = 100
-
-# Per architecture: the objective and losses of its recipe in training/recipes/, with a lower
-# learning rate for fine-tuning (the base is already trained; a recipe's full rate forgets it).
-ARCH_DEFAULTS: dict[str, dict] = {
-    "guided_unet": dict(objective="guided", losses={"class": 1.0, "huber": 10.0},
-                        rebalance=0.5, betas=(0.9, 0.99), weight_decay=1e-5, lr=1e-4),
-    "mahajan2022_cyclegan": dict(objective="cycle", losses={"adv": 1.0, "cycle": 10.0},
-                                 gan="lsgan", betas=(0.5, 0.999), lr=5e-5),
-    "mathur2023_gan": dict(objective="gan_rgb",
-                           losses={"cosine": 1.0, "adv": 0.05, "diversity": 1.0},
-                           betas=(0.5, 0.999), lr=5e-5),
-    "roshana2023_pix2pix": dict(objective="gan_ab", losses={"l1": 100.0, "adv": 1.0},
-                                betas=(0.5, 0.999), lr=5e-5),
-    "roshana2023_resnet18_unet": dict(objective="gan_ab", losses={"l1": 100.0, "adv": 1.0},
-                                      betas=(0.5, 0.999), lr=5e-5),
-    "dehghan2023_autoencoder": dict(objective="regress", losses={"mse": 1.0}, lr=2e-4),
-    "mane2021_cnn": dict(objective="regress", losses={"mse": 1.0}, lr=2e-4),
-}
-UNPAIRED_ARCHS = tuple(a for a, d in ARCH_DEFAULTS.items() if d["objective"] == "cycle")
 
 # Card fields a fine-tuned model inherits from its base.
 _INHERITED = ("paper", "summary", "good_at", "deviations", "input_space", "output_space",
@@ -179,12 +161,6 @@ def _eval_images(paths: list[Path]) -> list[tuple[str, np.ndarray]]:
 
 # ----------------------------------------------------------------------------- the job
 
-def model_id_for(name: str) -> str:
-    """A model id from a display name: lower-case letters, digits, '_' and '-'."""
-    slug = re.sub(r"[^a-z0-9_-]+", "_", name.lower()).strip("_-")[:48]
-    return slug or "finetuned"
-
-
 @dataclass
 class FineTuneOptions:
     data: Path
@@ -239,11 +215,10 @@ class FineTuneJob:
         self.opts = opts
         self.store = store or ModelStore()
         self.models_dir = Path(models_dir) if models_dir else card_io.user_models_dir()
-        self.work_root = Path(work_root) if work_root else self.models_dir.parent / "finetune"
         self.base = self._pick_base()
-        self.name = opts.name or f"{self.base.id} on {Path(opts.data).resolve().name}"
+        self.name = opts.name or default_name(self.base.id, opts.data)
         self.model_id = model_id_for(self.name)
-        self.work_dir = self.work_root / self.model_id
+        self.work_dir = work_dir_for(self.models_dir, self.model_id, work_root)
 
     # -- checks made before anything runs -------------------------------------------------
     def _pick_base(self) -> ModelCard:
@@ -286,7 +261,7 @@ class FineTuneJob:
         return self.work_dir / "checkpoint.pt"
 
     def can_resume(self) -> bool:
-        return self.checkpoint.is_file() and (self.work_dir / "job.json").is_file()
+        return can_resume(self.work_dir)
 
     # -- training --------------------------------------------------------------------------
     def _config(self, scan: FolderScan, held: int) -> TrainConfig:
