@@ -351,9 +351,12 @@ def add_badge(rgb: np.ndarray, text: str = "AI colourised") -> np.ndarray:
         return rgb.copy()
     out = np.ascontiguousarray(rgb, np.float32).copy()
     x0, y0 = w - bw - pad, h - bh - pad
-    out[y0:y0 + bh, x0:x0 + bw] = out[y0:y0 + bh, x0:x0 + bw] * 0.35  # darkened box
-    cv2.putText(out, text, (x0 + pad, y0 + pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (1.0, 1.0, 1.0), thick, cv2.LINE_AA)
+    ink = np.zeros((bh, bw), np.uint8)  # OpenCV draws text on 8-bit images only
+    cv2.putText(ink, text, (pad, pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, 255, thick,
+                cv2.LINE_AA)
+    a = (ink.astype(np.float32) / 255.0)[..., None]
+    box = out[y0:y0 + bh, x0:x0 + bw] * 0.35  # darkened box, white text
+    out[y0:y0 + bh, x0:x0 + bw] = box * (1 - a) + a
     return np.clip(out, 0, 1)
 
 

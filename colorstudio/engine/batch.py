@@ -232,6 +232,10 @@ class Colorizer:
         except MemoryError:
             out.status, out.output = "failed", None
             out.error = f"{src.name}: not enough memory for this image"
+        except Exception as exc:  # noqa: BLE001 - one odd file must not end an overnight batch
+            log.debug("unexpected error on %s", src, exc_info=True)
+            out.status, out.output = "failed", None
+            out.error = f"{src.name}: unexpected error ({type(exc).__name__}: {exc})"
         out.seconds = time.perf_counter() - t0
         return out
 
