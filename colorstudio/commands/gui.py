@@ -8,20 +8,15 @@ from pathlib import Path
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("gui", help="start the desktop application")
-    p.add_argument("files", nargs="*", type=Path)
+    p.add_argument("files", nargs="*", type=Path, help="photos or folders to open")
     p.add_argument("--screenshot", type=Path, metavar="OUT.png",
-                   help="colourise the first file, save a screenshot of the window and exit")
+                   help="colourise the first file with the default model, save a screenshot "
+                        "of the whole window and exit (for docs and checks)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        from ..ui.app import run_app
-    except ImportError:
-        print("The desktop application is not part of this build yet; "
-              "use the command line (`colorstudio --help`).")
-        from ..cli import build_parser
+    from ..app import run_app
 
-        build_parser().print_help()
-        return 0
     return run_app(args)

@@ -1,0 +1,493 @@
+"""The before/after canvas: one view transform shared by both sides, three comparison modes,
+and the hint tools (brush, point, eraser, colour picker) drawn on top.
+
+Modes: "split" (a draggable divider; before on the left, after on the right), "side"
+(two panes side by side) and "toggle" (the result; hold the backslash key to see the
+original). Both sides always use the same zoom and offset, so they cannot drift apart.
+Images are `Pyramid`s converted once; a repaint draws only the visible part of one level.
+
+Hints are edited as whole `HintSet` states: a finished gesture emits `hintsEdited(new,
+description)` (the owner pushes it on its undo stack and calls `set_hints`); while a gesture
+is in progress `hintsDragging(state)` lets the owner run a live preview.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (QColor, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen,
+                           QWheelEvent)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from ..core.hints import HintPoint, HintSet, HintStroke
+from .imaging import Pyramid
+
+MODES = ("split", "side", "toggle")
+TOOLS = ("pan", "brush", "point", "eraser", "picker")
+MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
+GAP = 6  # pixels between the panes in side-by-side mode
+ORIGINAL_KEY = Qt.Key.Key_Backslash
+
+
+class BeforeAfterCanvas(QWidget):
+    viewChanged = Signal()
+    hintsEdited = Signal(object, str)  # new HintSet, undo text
+    hintsDragging = Signal(object)  # HintSet while a gesture is in progress
+    hovered = Signal(float, float)  # image coordinates (-1, -1 when outside)
+    colourPicked = Signal(QColor)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self.setAcceptDrops(False)  # drops go to the main window
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(200, 150)
+        self.before: Pyramid | None = None
+        self.after: Pyramid | None = None
+        self.after_rgb = None  # the result as uint8 (h, w, 3) for the colour picker
+        self.img_w = self.img_h = 0
+        self.zoom = 1.0
+        self.offset = QPointF(0, 0)
+        self.mode = "split"
+        self.divider = 0.5
+        self.showing_original = False
+        self.fit_on_resize = True
+        self.tool = "pan"
+        self.brush_size = 12.0  # image pixels
+        self.colour: tuple[int, int, int] = (200, 60, 50)
+        self.hints = HintSet()
+        self.show_hints = True
+        self._gesture: str | None = None
+        self._press = QPointF()
+        self._press_offset = QPointF()
+        self._stroke: list[tuple[float, float]] = []
+        self._drag_index: int | None = None
+        self._draft: HintSet | None = None
+        self._mouse: QPointF | None = None
+        self._space = False
+
+    # ----- content -----
+    def set_before(self, pyr: Pyramid | None, width: int, height: int) -> None:
+        """Set the original (image space = width x height); a new size refits the view."""
+        new_size = (width, height) != (self.img_w, self.img_h)
+        self.before, self.img_w, self.img_h = pyr, width, height
+        if new_size:
+            self.after = None
+            self.after_rgb = None
+            self.fit()
+        self.update()
+
+    def set_after(self, pyr: Pyramid | None, rgb8=None) -> None:  # noqa: ANN001 - ndarray
+        self.after, self.after_rgb = pyr, rgb8
+        self.update()
+
+    def clear(self) -> None:
+        self.before = self.after = None
+        self.after_rgb = None
+        self.img_w = self.img_h = 0
+        self.hints = HintSet()
+        self.update()
+
+    def set_hints(self, hints: HintSet) -> None:
+        self.hints = hints
+        self._draft = None
+        self.update()
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(mode)
+        keep = self.visible_image_rect(0)
+        self.mode = mode
+        if self.fit_on_resize:
+            self.fit()
+        elif keep is not None:  # keep the same image area centred in the (new) pane
+            pane = self.panes()[0]
+            c = keep.center()
+            self.offset = QPointF(pane.width() / 2 - c.x() * self.zoom,
+                                  pane.height() / 2 - c.y() * self.zoom)
+        self.viewChanged.emit()
+        self.update()
+
+    def set_tool(self, tool: str) -> None:
+        if tool not in TOOLS:
+            raise ValueError(tool)
+        self.tool = tool
+        self.setCursor({"pan": Qt.CursorShape.OpenHandCursor,
+                        "picker": Qt.CursorShape.CrossCursor}.get(tool,
+                                                                 Qt.CursorShape.BlankCursor))
+        self.update()
+
+    # ----- geometry -----
+    def panes(self) -> list[QRectF]:
+        r = QRectF(self.rect())
+        if self.mode == "side":
+            w = (r.width() - GAP) / 2
+            return [QRectF(0, 0, w, r.height()), QRectF(w + GAP, 0, w, r.height())]
+        return [r]
+
+    def pane_at(self, pos: QPointF) -> QRectF | None:
+        for p in self.panes():
+            if p.contains(pos):
+                return p
+        return None
+
+    def to_image(self, pos: QPointF) -> QPointF:
+        pane = self.pane_at(pos) or self.panes()[0]
+        return (pos - pane.topLeft() - self.offset) / self.zoom
+
+    def to_widget(self, x: float, y: float, pane: QRectF) -> QPointF:
+        return pane.topLeft() + self.offset + QPointF(x, y) * self.zoom
+
+    def visible_image_rect(self, pane_index: int) -> QRectF | None:
+        """The part of the image space each pane shows (both panes always show the same)."""
+        panes = self.panes()
+        if pane_index >= len(panes) or self.img_w == 0:
+            return None
+        pane = panes[pane_index]
+        tl = (QPointF(0, 0) - self.offset) / self.zoom
+        return QRectF(tl.x(), tl.y(), pane.width() / self.zoom, pane.height() / self.zoom)
+
+    def divider_x(self) -> float:
+        return self.rect().width() * self.divider
+
+    # ----- zoom and pan -----
+    def fit(self) -> None:
+        if self.img_w == 0:
+            return
+        pane = self.panes()[0]
+        self.zoom = max(MIN_ZOOM, min(pane.width() / self.img_w, pane.height() / self.img_h))
+        self.offset = QPointF((pane.width() - self.img_w * self.zoom) / 2,
+                              (pane.height() - self.img_h * self.zoom) / 2)
+        self.fit_on_resize = True
+        self.viewChanged.emit()
+        self.update()
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        """Zoom keeping the image point under `anchor` (pane coordinates) in place."""
+        pane = self.panes()[0]
+        if anchor is None:
+            anchor = QPointF(pane.width() / 2, pane.height() / 2)
+        zoom = min(MAX_ZOOM, max(MIN_ZOOM, zoom))
+        img_pt = (anchor - self.offset) / self.zoom
+        self.zoom = zoom
+        self.offset = anchor - img_pt * zoom
+        self.fit_on_resize = False
+        self.viewChanged.emit()
+        self.update()
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        self.set_zoom(self.zoom * factor, anchor)
+
+    def actual_size(self) -> None:
+        self.set_zoom(1.0)
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        self.offset += QPointF(dx, dy)
+        self.fit_on_resize = False
+        self.viewChanged.emit()
+        self.update()
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
+        if self.fit_on_resize:
+            self.fit()
+        super().resizeEvent(event)
+
+    # ----- painting -----
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        p = QPainter(self)
+        pal = self.palette()
+        p.fillRect(self.rect(), pal.color(pal.ColorRole.Window).darker(115))
+        if self.before is None:
+            p.setPen(pal.color(pal.ColorRole.PlaceholderText))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No photo")
+            return
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 2)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        panes = self.panes()
+        original = self.showing_original or self.after is None
+        if self.mode == "side":
+            self._draw(p, self.before, panes[0])
+            self._draw(p, self.after or self.before, panes[1])
+            if self.after is None:
+                self._label(p, panes[1], "not colourised yet")
+        elif self.mode == "toggle" or original:
+            self._draw(p, self.before if original else self.after, panes[0])
+            if self.mode == "toggle":
+                self._label(p, panes[0], "original" if original else "colourised")
+        else:
+            x = self.divider_x()
+            pane = panes[0]
+            p.save()
+            p.setClipRect(QRectF(0, 0, x, pane.height()))
+            self._draw(p, self.before, pane)
+            p.setClipRect(QRectF(x, 0, pane.width() - x, pane.height()))
+            self._draw(p, self.after, pane)
+            p.restore()
+            p.setPen(QPen(QColor(255, 255, 255, 220), 2))
+            p.drawLine(QPointF(x, 0), QPointF(x, pane.height()))
+            p.setBrush(QColor(255, 255, 255, 230))
+            p.setPen(QPen(QColor(0, 0, 0, 120), 1))
+            p.drawEllipse(QPointF(x, pane.height() / 2), 9, 9)
+        if self.show_hints:
+            for pane in panes:
+                p.save()
+                p.setClipRect(pane)
+                self._draw_hints(p, pane)
+                p.restore()
+        self._draw_cursor(p)
+
+    def _draw(self, p: QPainter, pyr: Pyramid | None, pane: QRectF) -> None:
+        if pyr is None:
+            return
+        pm, f = pyr.level_for(self.zoom, self.img_w)
+        target = QRectF(pane.topLeft() + self.offset,
+                        QPointF(pane.topLeft() + self.offset)
+                        + QPointF(self.img_w * self.zoom, self.img_h * self.zoom))
+        vis = target.intersected(pane)
+        if vis.isEmpty():
+            return
+        k = f / self.zoom  # level pixels per screen pixel
+        src = QRectF((vis.left() - target.left()) * k, (vis.top() - target.top()) * k,
+                     vis.width() * k, vis.height() * k)
+        p.drawPixmap(vis, pm, src)
+
+    def _label(self, p: QPainter, pane: QRectF, text: str) -> None:
+        p.save()
+        r = QRectF(pane.left() + 8, pane.top() + 8, 150, 22)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 140))
+        p.drawRoundedRect(r, 4, 4)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+        p.restore()
+
+    def _draw_hints(self, p: QPainter, pane: QRectF) -> None:
+        hints = self._draft if self._draft is not None else self.hints
+        strokes = list(hints.strokes)
+        if self._gesture == "brush" and self._stroke:
+            strokes.append(HintStroke(tuple(self._stroke), self.brush_size, self.colour))
+        for s in strokes:
+            path = QPainterPath(self.to_widget(*s.points[0], pane))
+            for q in s.points[1:]:
+                path.lineTo(self.to_widget(*q, pane))
+            width = max(s.width * self.zoom, 2.0)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(QPen(QColor(0, 0, 0, 110), width + 2, Qt.PenStyle.SolidLine,
+                          Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
+            p.drawPath(path)
+            p.setPen(QPen(QColor(*s.rgb, 200), width, Qt.PenStyle.SolidLine,
+                          Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
+            if len(s.points) == 1:
+                p.setBrush(QColor(*s.rgb, 200))
+                p.setPen(Qt.PenStyle.NoPen)
+                c = self.to_widget(*s.points[0], pane)
+                p.drawEllipse(c, width / 2, width / 2)
+            else:
+                p.drawPath(path)
+        for pt in hints.points:
+            c = self.to_widget(pt.x, pt.y, pane)
+            half = max((pt.radius + 0.5) * self.zoom, 5.0)
+            r = QRectF(c.x() - half, c.y() - half, 2 * half, 2 * half)
+            p.setBrush(QColor(*pt.rgb))
+            p.setPen(QPen(QColor(255, 255, 255), 1.5))
+            p.drawRect(r)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(QPen(QColor(0, 0, 0), 1))
+            p.drawRect(r.adjusted(-1.5, -1.5, 1.5, 1.5))
+
+    def _draw_cursor(self, p: QPainter) -> None:
+        if self._mouse is None or self.tool not in ("brush", "eraser", "point"):
+            return
+        r = max(self.brush_size * self.zoom / 2, 3.0)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        for colour, width in ((QColor(0, 0, 0, 160), 3), (QColor(255, 255, 255, 230), 1)):
+            p.setPen(QPen(colour, width))
+            if self.tool == "point":
+                p.drawRect(QRectF(self._mouse.x() - r, self._mouse.y() - r, 2 * r, 2 * r))
+            else:
+                p.drawEllipse(self._mouse, r, r)
+        if self.tool == "eraser":
+            p.drawLine(self._mouse + QPointF(-r * 0.6, -r * 0.6), self._mouse
+                       + QPointF(r * 0.6, r * 0.6))
+
+    # ----- input -----
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        if self.img_w == 0:
+            return
+        steps = event.angleDelta().y() / 120.0
+        if steps == 0:
+            return
+        pos = event.position()
+        pane = self.pane_at(pos) or self.panes()[0]
+        self.zoom_by(1.25 ** steps, pos - pane.topLeft())
+        event.accept()
+
+    def _near_divider(self, pos: QPointF) -> bool:
+        return (self.mode == "split" and self.after is not None
+                and abs(pos.x() - self.divider_x()) <= 8)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        self._press = pos
+        self._press_offset = QPointF(self.offset)
+        btn = event.button()
+        if self.img_w == 0:
+            return
+        if btn == Qt.MouseButton.MiddleButton or (btn == Qt.MouseButton.LeftButton and (
+                self.tool == "pan" or self._space) and not self._near_divider(pos)):
+            self._gesture = "pan"
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        if btn == Qt.MouseButton.LeftButton and self._near_divider(pos):
+            self._gesture = "divider"
+            return
+        ip = self.to_image(pos)
+        x, y = ip.x(), ip.y()
+        if btn == Qt.MouseButton.RightButton and self.tool in ("point", "brush", "eraser"):
+            idx = self.hints.nearest_point(x, y, self._pick_radius())
+            if idx is not None:
+                self.hintsEdited.emit(self.hints.without_point(idx), "Remove colour point")
+            return
+        if btn != Qt.MouseButton.LeftButton:
+            return
+        if self.tool == "brush":
+            self._gesture = "brush"
+            self._stroke = [(x, y)]
+        elif self.tool == "point":
+            idx = self.hints.nearest_point(x, y, self._pick_radius())
+            if idx is None:
+                self._draft = self.hints.with_point(
+                    HintPoint(x, y, max(self.brush_size / 2 - 0.5, 0.0), self.colour))
+                self._drag_index = len(self._draft.points) - 1
+                self._gesture = "add-point"
+            else:
+                self._draft = self.hints
+                self._drag_index = idx
+                self._gesture = "move-point"
+            self.hintsDragging.emit(self._draft)
+        elif self.tool == "eraser":
+            self._gesture = "eraser"
+            self._draft = self._erase(self.hints, x, y)
+            self.hintsDragging.emit(self._draft)
+        elif self.tool == "picker":
+            self._pick_colour(x, y)
+        self.update()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        self._mouse = pos
+        ip = self.to_image(pos)
+        x, y = ip.x(), ip.y()
+        inside = 0 <= x < self.img_w and 0 <= y < self.img_h
+        self.hovered.emit(x if inside else -1.0, y if inside else -1.0)
+        g = self._gesture
+        if g == "pan":
+            d = pos - self._press
+            self.offset = self._press_offset + d
+            self.fit_on_resize = False
+            self.viewChanged.emit()
+        elif g == "divider":
+            self.divider = min(0.98, max(0.02, pos.x() / max(self.width(), 1)))
+        elif g == "brush":
+            lx, ly = self._stroke[-1]
+            if math.hypot(x - lx, y - ly) * self.zoom >= 2:
+                self._stroke.append((x, y))
+                self.hintsDragging.emit(self.hints.with_stroke(
+                    HintStroke(tuple(self._stroke), self.brush_size, self.colour)))
+        elif g in ("add-point", "move-point") and self._draft is not None:
+            assert self._drag_index is not None
+            self._draft = self._draft.moved_point(self._drag_index, x, y)
+            self.hintsDragging.emit(self._draft)
+        elif g == "eraser" and self._draft is not None:
+            erased = self._erase(self._draft, x, y)
+            if erased != self._draft:
+                self._draft = erased
+                self.hintsDragging.emit(erased)
+        elif g is None and self.tool == "pan":
+            self.setCursor(Qt.CursorShape.SplitHCursor if self._near_divider(pos)
+                           else Qt.CursorShape.OpenHandCursor)
+        self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        g, self._gesture = self._gesture, None
+        if g == "pan":
+            self.setCursor(Qt.CursorShape.OpenHandCursor if self.tool == "pan"
+                           else Qt.CursorShape.BlankCursor)
+        elif g == "brush" and self._stroke:
+            stroke = HintStroke(tuple(self._stroke), self.brush_size, self.colour)
+            self._stroke = []
+            self.hintsEdited.emit(self.hints.with_stroke(stroke), "Paint colour stroke")
+        elif g == "add-point" and self._draft is not None:
+            self.hintsEdited.emit(self._draft, "Add colour point")
+        elif g == "move-point" and self._draft is not None and self._draft != self.hints:
+            self.hintsEdited.emit(self._draft, "Move colour point")
+        elif g == "eraser" and self._draft is not None and self._draft != self.hints:
+            self.hintsEdited.emit(self._draft, "Erase hints")
+        self._draft = None
+        self._drag_index = None
+        self.update()
+
+    def leaveEvent(self, event) -> None:  # noqa: ANN001, N802
+        self._mouse = None
+        self.hovered.emit(-1.0, -1.0)
+        self.update()
+
+    def keyPressEvent(self, event) -> None:  # noqa: ANN001, N802
+        if event.key() == ORIGINAL_KEY:
+            if not event.isAutoRepeat():
+                self.showing_original = True
+                self.update()
+            return
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: ANN001, N802
+        if event.key() == ORIGINAL_KEY:
+            if not event.isAutoRepeat():
+                self.showing_original = False
+                self.update()
+            return
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            return
+        super().keyReleaseEvent(event)
+
+    # ----- helpers -----
+    def _pick_radius(self) -> float:
+        return max(10.0 / self.zoom, self.brush_size / 2)
+
+    def _erase(self, hints: HintSet, x: float, y: float) -> HintSet:
+        r = max(self.brush_size / 2, 4.0 / self.zoom)
+        for i in reversed(range(len(hints.points))):
+            pt = hints.points[i]
+            if math.hypot(pt.x - x, pt.y - y) <= r + pt.radius:
+                hints = hints.without_point(i)
+        for i in reversed(range(len(hints.strokes))):
+            s = hints.strokes[i]
+            if _dist_to_polyline(s.points, x, y) <= r + s.width / 2:
+                hints = hints.without_stroke(i)
+        return hints
+
+    def _pick_colour(self, x: float, y: float) -> None:
+        rgb = self.after_rgb
+        if rgb is None or not (0 <= x < self.img_w and 0 <= y < self.img_h):
+            return
+        h, w = rgb.shape[:2]
+        px = rgb[min(int(y * h / self.img_h), h - 1), min(int(x * w / self.img_w), w - 1)]
+        self.colourPicked.emit(QColor(int(px[0]), int(px[1]), int(px[2])))
+
+
+def _dist_to_polyline(points: tuple[tuple[float, float], ...], x: float, y: float) -> float:
+    if len(points) == 1:
+        return math.hypot(points[0][0] - x, points[0][1] - y)
+    best = math.inf
+    for (ax, ay), (bx, by) in zip(points, points[1:]):
+        dx, dy = bx - ax, by - ay
+        L2 = dx * dx + dy * dy
+        t = 0.0 if L2 == 0 else max(0.0, min(1.0, ((x - ax) * dx + (y - ay) * dy) / L2))
+        best = min(best, math.hypot(ax + t * dx - x, ay + t * dy - y))
+    return best

@@ -1,0 +1,103 @@
+"""One open photo: its L*, preprocessing recipe, hints with their undo stack, and results.
+
+Coordinates: hints live in the space of the *preprocessed full-resolution* photo (what the
+canvas shows and what the network sees). `proxy_l` is the original L* shrunk so that its
+longer side is at most `PROXY_SIDE`; previews run on it, with hints scaled by `proxy_scale`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from ..core.compose import resize
+from ..core.hints import HintSet
+from ..core.imageio import LoadedImage
+from ..core.preprocess import Step, apply_steps, output_shape
+
+PROXY_SIDE = 1024
+
+
+class Document:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.image: LoadedImage | None = None
+        self.proxy_l: np.ndarray | None = None
+        self.processed_proxy: np.ndarray | None = None
+        self.processed_full: np.ndarray | None = None  # None while being computed
+        self.steps: tuple[Step, ...] = ()
+        self.hints = HintSet()
+        self.undo = QUndoStack()
+        self.result: Any = None  # engine ColorizeResult at full resolution, or None
+        self.result_key: tuple | None = None
+        self.preview_rgb8: np.ndarray | None = None
+        self.error = ""
+        self.load_job: int | None = None
+        self.hints_saved = True
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def loaded(self) -> bool:
+        return self.image is not None
+
+    def set_image(self, image: LoadedImage) -> None:
+        self.image = image
+        h, w = image.l_star.shape
+        s = min(1.0, PROXY_SIDE / max(h, w))
+        self.proxy_l = (image.l_star if s == 1.0 else
+                        resize(image.l_star, max(1, round(w * s)), max(1, round(h * s))))
+        self.set_steps(self.steps)
+
+    def set_steps(self, steps: tuple[Step, ...]) -> None:
+        """New recipe: the proxy is recomputed now; the full-resolution L* later (a job)."""
+        self.steps = tuple(steps)
+        assert self.proxy_l is not None and self.image is not None
+        self.processed_proxy = apply_steps(self.proxy_l, self.steps)
+        self.processed_full = self.image.l_star if not self.steps else None
+
+    def space_size(self) -> tuple[int, int]:
+        """(width, height) of the preprocessed full-resolution photo."""
+        assert self.image is not None
+        h, w = output_shape(*self.image.l_star.shape, self.steps)
+        return w, h
+
+    @property
+    def proxy_scale(self) -> float:
+        assert self.processed_proxy is not None
+        return self.processed_proxy.shape[1] / self.space_size()[0]
+
+    def key(self, model_id: str | None) -> tuple:
+        """What a result depends on: a result with another key is out of date."""
+        return (model_id, self.hints, self.steps)
+
+    def lightness_at(self, x: float, y: float) -> float | None:
+        """L* of the preprocessed photo at image-space (x, y), read from the proxy."""
+        if self.processed_proxy is None:
+            return None
+        s = self.proxy_scale
+        h, w = self.processed_proxy.shape
+        xi, yi = int(x * s), int(y * s)
+        if 0 <= xi < w and 0 <= yi < h:
+            return float(self.processed_proxy[yi, xi])
+        return None
+
+
+class HintsCommand(QUndoCommand):
+    """One hint edit as a pair of whole `HintSet` states (undo = put the old one back)."""
+
+    def __init__(self, doc: Document, old: HintSet, new: HintSet, text: str,
+                 apply: Any) -> None:
+        super().__init__(text)
+        self.doc, self.old, self.new, self._apply = doc, old, new, apply
+
+    def redo(self) -> None:
+        self._apply(self.doc, self.new)
+
+    def undo(self) -> None:
+        self._apply(self.doc, self.old)

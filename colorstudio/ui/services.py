@@ -1,0 +1,31 @@
+"""What the composition root (`colorstudio/app.py`) hands to the widgets: no torch in here.
+
+The training wizard (`colorstudio.ui.wizard.TrainingWizard(parent, services)`) receives the
+same object: `engine` (an `engine.service.EngineService`: cards, jobs and signals),
+`settings` (QSettings), `models_dirs` (None = bundled + user folders) and
+`models_changed()` to call after it exported a model, so the model lists refresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+
+@dataclass
+class AppServices:
+    engine: Any  # colorstudio.engine.service.EngineService (typed loosely: no engine import)
+    settings: QSettings
+    models_dirs: list[Path] | None = None
+    sample_path: Path | None = None
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def models_changed(self) -> None:
+        """Re-read model cards everywhere (the wizard calls this after exporting a model)."""
+        self.engine.cards(refresh=True)
+        for fn in list(self.listeners):
+            fn()
