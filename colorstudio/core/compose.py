@@ -64,22 +64,34 @@ def lab_to_rgb_fast(l_star: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return np.clip(rgb, 0.0, 1.0, out=rgb)
 
 
-def fit_chroma_to_gamut(l_star: np.ndarray, ab: np.ndarray, steps: int = 3) -> np.ndarray:
+def fit_chroma_to_gamut(l_star: np.ndarray, ab: np.ndarray, steps: int = 10,
+                        tol: float = 1e-3) -> np.ndarray:
     """Shrink chroma where L*ab falls outside sRGB, so clipping does not shift lightness.
 
-    A few multiplicative steps on the pixels that clip: the colour keeps its hue and the
-    photo keeps its original lightness (L* error stays well under 0.5 on average).
+    l_star (h, w), ab (h, w, 2). Per out-of-gamut pixel, the largest scale s in [0, 1] with
+    (L*, s*a*, s*b*) inside sRGB is found by bisection (`steps` halvings; s = 0, a neutral
+    grey, is always inside): the colour keeps its hue and the photo its original lightness.
+    The check uses the NumPy conversion without clipping: OpenCV's float Lab->RGB clips to
+    [0, 1], so it cannot see how far a colour is outside.
     """
-    ab = ab.copy()
+    ab = np.array(ab, dtype=np.float32, copy=True)
+    l_star = np.asarray(l_star, dtype=np.float32)
+
+    def inside(l: np.ndarray, a_b: np.ndarray) -> np.ndarray:
+        rgb = lab_to_rgb(np.concatenate([l[:, None], a_b], axis=1), clip=False)
+        return np.all((rgb >= -tol) & (rgb <= 1 + tol), axis=1)
+
+    flat_l, flat_ab = l_star.reshape(-1), ab.reshape(-1, 2)
+    bad = ~inside(flat_l, flat_ab)
+    if not bad.any():
+        return ab
+    l_bad, ab_bad = flat_l[bad], flat_ab[bad]
+    lo = np.zeros(len(l_bad), np.float32)
+    hi = np.ones(len(l_bad), np.float32)
     for _ in range(steps):
-        lab = np.dstack([l_star, ab]).astype(np.float32)
-        try:
-            rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-        except cv2.error:
-            rgb = lab_to_rgb(lab, clip=False)
-        over = np.maximum(rgb.max(2) - 1.0, 0) + np.maximum(-rgb.min(2), 0)
-        bad = over > 1e-3
-        if not bad.any():
-            break
-        ab[bad] *= (1.0 / (1.0 + 4.0 * over[bad]))[:, None]
+        mid = (lo + hi) / 2
+        ok = inside(l_bad, ab_bad * mid[:, None])
+        lo = np.where(ok, mid, lo)
+        hi = np.where(ok, hi, mid)
+    flat_ab[bad] = ab_bad * lo[:, None]
     return ab

@@ -65,7 +65,13 @@ class ModelStore:
                 raise ModelError(
                     f"model '{card.id}' has no weights yet ({card.weights or 'none listed'}); "
                     "choose another with --model or train it (see training/README.md)")
-            net = build(card.arch, card.config)
+            try:
+                net = build(card.arch, card.config)
+            except ModelError:
+                raise
+            except (TypeError, ValueError, RuntimeError) as exc:  # a config of wrong types
+                raise ModelError(f"model '{card.id}': its card's [config] does not fit the "
+                                 f"'{card.arch}' architecture ({exc})") from exc
             load_weights(net, card.weights_path, card.sha256 if verify else None)  # type: ignore[arg-type]
             net.eval().to(device)
             lm = LoadedModel(card, net, device)

@@ -117,13 +117,14 @@ def colorize_l(
             if size > 256:
                 size = max(256, size // 2)
                 messages.append(f"GPU out of memory: retrying at working size {size}")
-            elif fallback is not None:
-                model = fallback()
+            elif fallback is not None and model.device.type != "cpu":
+                model = fallback()  # once: the fallback model lives on the CPU
                 messages.append("GPU out of memory: running on the CPU instead")
             else:
                 raise
         except RuntimeError as exc:  # MPS and older CUDA report OOM as RuntimeError
-            if "out of memory" not in str(exc).lower() or fallback is None:
+            if ("out of memory" not in str(exc).lower() or fallback is None
+                    or model.device.type == "cpu"):
                 raise
             model = fallback()
             messages.append("out of memory on the GPU: running on the CPU instead")
