@@ -129,13 +129,17 @@ def output_is_complete(dst: Path, src_sha256: str) -> bool:
 
 
 def clean_stale_temps(folder: Path) -> int:
-    """Remove temp files that a killed run left in an output tree; returns how many."""
+    """Remove the temp files (`.~cs-*`) that a killed run left in a folder; returns how many.
+
+    Only ColorStudio's own prefix is touched. (Two ColorStudio batches writing into the same
+    folder at the same moment are not supported: one would remove the other's temp file.)
+    """
     n = 0
     if not folder.is_dir():
         return 0
-    for f in folder.rglob(TEMP_PREFIX + "*"):
+    for f in folder.glob(TEMP_PREFIX + "*"):
         try:
-            if f.is_file() and SUFFIX in f.name:
+            if f.is_file():
                 f.unlink()
                 n += 1
         except OSError:
@@ -360,7 +364,8 @@ def run_batch(colorizer: Colorizer, jobs: list[BatchJob], *, model_id: str | Non
     (so an interrupted run still leaves one) and once more at the end."""
     outcomes: list[FileOutcome] = []
     every = max(1, len(jobs) // 100)
-    for folder in {j.dst.parent for j in jobs}:
+    folders = {j.dst.parent for j in jobs} | ({Path(report).parent} if report else set())
+    for folder in folders:
         if not dry_run:
             removed = clean_stale_temps(folder)
             if removed:
