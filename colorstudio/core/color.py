@@ -47,7 +47,14 @@ def from_unit_float(img: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
     if dtype.kind == "f":
         return np.clip(img, 0.0, 1.0).astype(dtype)
     peak = np.iinfo(dtype).max
-    return np.clip(np.rint(img * peak), 0, peak).astype(dtype)
+    if dtype == np.uint8 and img.dtype == np.float32 and img.ndim in (2, 3):
+        import cv2  # one multi-threaded pass: scale, round, saturate
+
+        return cv2.convertScaleAbs(cv2.max(img, 0.0), alpha=255.0)
+    scaled = np.multiply(img, peak, dtype=np.float32)
+    np.clip(scaled, 0, peak, out=scaled)
+    np.rint(scaled, out=scaled)
+    return scaled.astype(dtype)
 
 
 def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:

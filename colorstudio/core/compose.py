@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .color import lab_to_rgb
+from .color import _EPS, _KAPPA, _XYZ_TO_RGB, WHITE_D65, lab_to_rgb
 
 
 def resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -56,7 +56,8 @@ def lab_to_rgb_fast(l_star: np.ndarray, ab: np.ndarray) -> np.ndarray:
 
     OpenCV's float Lab uses D65 and sRGB gamma like `core.color` (tests hold them to 1e-3).
     """
-    lab = np.dstack([l_star, ab]).astype(np.float32, copy=False)
+    lab = cv2.merge([l_star.astype(np.float32, copy=False),
+                     np.ascontiguousarray(ab[..., 0]), np.ascontiguousarray(ab[..., 1])])
     try:
         rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
     except cv2.error:
@@ -64,34 +65,49 @@ def lab_to_rgb_fast(l_star: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return np.clip(rgb, 0.0, 1.0, out=rgb)
 
 
-def fit_chroma_to_gamut(l_star: np.ndarray, ab: np.ndarray, steps: int = 10,
+def fit_chroma_to_gamut(l_star: np.ndarray, ab: np.ndarray, steps: int = 8,
                         tol: float = 1e-3) -> np.ndarray:
     """Shrink chroma where L*ab falls outside sRGB, so clipping does not shift lightness.
 
     l_star (h, w), ab (h, w, 2). Per out-of-gamut pixel, the largest scale s in [0, 1] with
     (L*, s*a*, s*b*) inside sRGB is found by bisection (`steps` halvings; s = 0, a neutral
     grey, is always inside): the colour keeps its hue and the photo its original lightness.
-    The check uses the NumPy conversion without clipping: OpenCV's float Lab->RGB clips to
-    [0, 1], so it cannot see how far a colour is outside.
+    The test is done on linear RGB (the sRGB curve is monotonic, so the gamut is the same and
+    no powers are needed), without clipping: OpenCV's float Lab->RGB clips to [0, 1], so it
+    cannot see how far a colour is outside.
     """
     ab = np.array(ab, dtype=np.float32, copy=True)
-    l_star = np.asarray(l_star, dtype=np.float32)
+    fy = ((np.asarray(l_star, dtype=np.float32) + 16) / 116).reshape(-1)
+    flat_ab = ab.reshape(-1, 2)
+    y = _f_inv(fy)
+    m = _XYZ_TO_RGB * WHITE_D65[None, :]  # white point folded into the matrix
+    lo_lim, hi_lim = -tol / 12.92, 1 + 2.5 * tol  # tol in sRGB units, mapped to linear
 
-    def inside(l: np.ndarray, a_b: np.ndarray) -> np.ndarray:
-        rgb = lab_to_rgb(np.concatenate([l[:, None], a_b], axis=1), clip=False)
-        return np.all((rgb >= -tol) & (rgb <= 1 + tol), axis=1)
+    def inside(fy_: np.ndarray, y_: np.ndarray, a_b: np.ndarray) -> np.ndarray:
+        x = _f_inv(fy_ + a_b[:, 0] / 500)
+        z = _f_inv(fy_ - a_b[:, 1] / 200)
+        ok = np.ones(len(fy_), bool)
+        for row in m:  # one linear RGB channel at a time: no (N, 3) temporaries
+            lin = row[0] * x + row[1] * y_ + row[2] * z
+            ok &= (lin >= lo_lim) & (lin <= hi_lim)
+        return ok
 
-    flat_l, flat_ab = l_star.reshape(-1), ab.reshape(-1, 2)
-    bad = ~inside(flat_l, flat_ab)
+    bad = ~inside(fy, y, flat_ab)
     if not bad.any():
         return ab
-    l_bad, ab_bad = flat_l[bad], flat_ab[bad]
-    lo = np.zeros(len(l_bad), np.float32)
-    hi = np.ones(len(l_bad), np.float32)
+    fy_bad, y_bad, ab_bad = fy[bad], y[bad], flat_ab[bad]
+    lo = np.zeros(len(fy_bad), np.float32)
+    hi = np.ones(len(fy_bad), np.float32)
     for _ in range(steps):
         mid = (lo + hi) / 2
-        ok = inside(l_bad, ab_bad * mid[:, None])
+        ok = inside(fy_bad, y_bad, ab_bad * mid[:, None])
         lo = np.where(ok, mid, lo)
         hi = np.where(ok, hi, mid)
     flat_ab[bad] = ab_bad * lo[:, None]
     return ab
+
+
+def _f_inv(t: np.ndarray) -> np.ndarray:
+    """Inverse of the CIE f(): the same formula as `core.color`, float32."""
+    t3 = t * t * t
+    return np.where(t3 > _EPS, t3, (116 * t - 16) / _KAPPA).astype(np.float32, copy=False)

@@ -1,0 +1,70 @@
+"""Measure decoding choices of a trained model on the DEV split (held out of the training
+shards by the recipe's fixed seed; never trained on, and not the val set).
+
+python training/dev_eval.py RECIPE.toml [--weights W] [--set key=value ...] [--hints N] [--n 300]
+`--set` overrides architecture config keys at inference (e.g. decode=class temperature=0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from colorstudio.core.cards import card_from_dict
+from colorstudio.engine.evaluate import evaluate
+from colorstudio.engine.models import LoadedModel
+from colorstudio.engine.weights import load_weights
+from colorstudio.nets import build
+from colorstudio.train.config import load_recipe
+from colorstudio.train.data import ImageCache, list_items, split_items
+
+
+def dev_images(recipe: Path, n: int) -> list[tuple[str, np.ndarray]]:
+    _, stages = load_recipe(recipe)
+    st = next(s for s in stages if s.holdout)
+    _, held = split_items(list_items(st.data), st.holdout, st.seed)
+    cache = ImageCache.build(held[:n], 256)
+    return [(str(i), img.astype(np.float32) / 255) for i, img in enumerate(cache.images)]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("recipe", type=Path)
+    ap.add_argument("--weights", type=Path)
+    ap.add_argument("--set", nargs="*", default=[])
+    ap.add_argument("--hints", type=int, nargs="*", default=[0])
+    ap.add_argument("--n", type=int, default=300)
+    args = ap.parse_args()
+    meta, stages = load_recipe(args.recipe)
+    cfg = dict(stages[-1].config)
+    for kv in args.set:
+        k, v = kv.split("=", 1)
+        cfg[k] = tomllib.loads(f"v = {v}")["v"] if not v.isalpha() else v
+    weights = args.weights or Path(stages[-1].out) / "weights.safetensors"
+    net = build(stages[-1].arch, cfg)
+    if weights.suffix == ".pt":
+        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True)["net"])
+    else:
+        load_weights(net, weights)
+    net.eval()
+    card = card_from_dict({**meta, "version": "dev", "arch": stages[-1].arch, "config": cfg,
+                           "normalisation": stages[-1].normalisation})
+    model = LoadedModel(card, net, torch.device("cpu"))
+    images = dev_images(args.recipe, args.n)
+    for h in args.hints:
+        r = evaluate(model, Path("dev"), h, images=images)
+        print(json.dumps({"set": args.set, "hints": h, "psnr": r.psnr, "grey_psnr": r.grey_psnr,
+                          "colourfulness": r.colourfulness, "truth_colourfulness":
+                          r.truth_colourfulness, "ciede2000": r.ciede2000, "n": r.images}),
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
