@@ -1,8 +1,8 @@
 """`colorstudio eval`: the project's own metrics on a folder of colour photos.
 
 Protocol (the one every model card quotes): each photo is centre-cropped to a square and
-resized to 256x256 (area); the model sees its L* at working size 256 and the prediction is
-joined with the ground-truth L*; RGB PSNR, SSIM, CIEDE2000 and Hasler-Suesstrunk
+resized to 256x256 (area); the model sees its L* at the card's working size (as users get it)
+and the prediction is joined with the ground-truth L*; RGB PSNR, SSIM, CIEDE2000 and Hasler-Suesstrunk
 colourfulness are averaged over photos. The grey baseline (ab = 0) is measured in the same
 run. With `hints=N`, N ground-truth hint points (3x3 patches carrying the patch's mean
 colour) are sampled per photo with a fixed seed.
@@ -27,7 +27,7 @@ from .models import LoadedModel
 from .pipeline import colorize_l
 
 EVAL_SIZE = 256
-PROTOCOL = ("centre square crop, 256x256 area resize, ground-truth L*, working size 256, "
+PROTOCOL = ("centre square crop, 256x256 area resize, ground-truth L*, card's working size, "
             "RGB PSNR/SSIM/CIEDE2000/colourfulness averaged over images")
 
 
@@ -94,7 +94,7 @@ def evaluate(model: LoadedModel, data: Path, hints: int = 0,
         lab = rgb_to_lab(rgb)
         l_star = np.ascontiguousarray(lab[..., 0])
         hs = sample_hints(lab, hints, seed=i) if hints and model.card.hints else None
-        ab = colorize_l(model, l_star, hs, size=EVAL_SIZE).ab
+        ab = colorize_l(model, l_star, hs).ab
         pred = lab_to_rgb_fast(l_star, ab)
         grey = lab_to_rgb_fast(l_star, np.zeros_like(ab))
         rows.append((psnr(pred, rgb), ssim(pred, rgb), ciede2000(pred, rgb),
