@@ -239,7 +239,8 @@ class Colorizer:
         except Exception as exc:  # noqa: BLE001 - one odd file must not end an overnight batch
             log.debug("unexpected error on %s", src, exc_info=True)
             out.status, out.output = "failed", None
-            out.error = f"{src.name}: unexpected error ({type(exc).__name__}: {exc})"
+            detail = " ".join(str(exc).split())[:300]  # one line, whatever the library said
+            out.error = f"{src.name}: unexpected error ({type(exc).__name__}: {detail})"
         out.seconds = time.perf_counter() - t0
         return out
 
