@@ -78,32 +78,35 @@ def fit_chroma_to_gamut(l_star: np.ndarray, ab: np.ndarray, steps: int = 8,
     """
     ab = np.array(ab, dtype=np.float32, copy=True)
     fy = ((np.asarray(l_star, dtype=np.float32) + 16) / 116).reshape(-1)
-    flat_ab = ab.reshape(-1, 2)
+    a = np.ascontiguousarray(ab[..., 0]).reshape(-1)
+    b = np.ascontiguousarray(ab[..., 1]).reshape(-1)
     y = _f_inv(fy)
     m = _XYZ_TO_RGB * WHITE_D65[None, :]  # white point folded into the matrix
     lo_lim, hi_lim = -tol / 12.92, 1 + 2.5 * tol  # tol in sRGB units, mapped to linear
 
-    def inside(fy_: np.ndarray, y_: np.ndarray, a_b: np.ndarray) -> np.ndarray:
-        x = _f_inv(fy_ + a_b[:, 0] / 500)
-        z = _f_inv(fy_ - a_b[:, 1] / 200)
+    def inside(fy_: np.ndarray, y_: np.ndarray, a_: np.ndarray, b_: np.ndarray) -> np.ndarray:
+        x = _f_inv(fy_ + a_ * np.float32(1 / 500))
+        z = _f_inv(fy_ - b_ * np.float32(1 / 200))
         ok = np.ones(len(fy_), bool)
         for row in m:  # one linear RGB channel at a time: no (N, 3) temporaries
             lin = row[0] * x + row[1] * y_ + row[2] * z
-            ok &= (lin >= lo_lim) & (lin <= hi_lim)
+            ok &= lin >= lo_lim
+            ok &= lin <= hi_lim
         return ok
 
-    bad = ~inside(fy, y, flat_ab)
-    if not bad.any():
+    bad = np.flatnonzero(~inside(fy, y, a, b))
+    if not len(bad):
         return ab
-    fy_bad, y_bad, ab_bad = fy[bad], y[bad], flat_ab[bad]
-    lo = np.zeros(len(fy_bad), np.float32)
-    hi = np.ones(len(fy_bad), np.float32)
-    for _ in range(steps):
-        mid = (lo + hi) / 2
-        ok = inside(fy_bad, y_bad, ab_bad * mid[:, None])
-        lo = np.where(ok, mid, lo)
-        hi = np.where(ok, hi, mid)
-    flat_ab[bad] = ab_bad * lo[:, None]
+    fy_bad, y_bad, a_bad, b_bad = fy[bad], y[bad], a[bad], b[bad]
+    lo = np.zeros(len(bad), np.float32)
+    step = np.float32(0.5)
+    for _ in range(steps):  # bisection: lo is always inside, lo + 2 * step never tested inside
+        mid = lo + step
+        lo = np.where(inside(fy_bad, y_bad, a_bad * mid, b_bad * mid), mid, lo)
+        step = step / 2
+    flat = ab.reshape(-1, 2)
+    flat[bad, 0] = a_bad * lo
+    flat[bad, 1] = b_bad * lo
     return ab
 
 
