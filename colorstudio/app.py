@@ -50,8 +50,15 @@ def build_window(models_dirs: list[Path] | None = None, settings=None,  # noqa: 
     from .ui.services import AppServices
 
     engine = EngineService(models_dirs, device)
+
+    def make_trainer():  # noqa: ANN202 - TrainingService; imported only when first needed
+        from .train.service import TrainingService
+
+        return TrainingService(models_dirs=models_dirs, models_dir=engine.import_dir())
+
     services = AppServices(engine=engine, settings=settings or make_settings(),
-                           models_dirs=models_dirs, sample_path=sample_photo())
+                           models_dirs=models_dirs, sample_path=sample_photo(),
+                           trainer_factory=make_trainer)
     return MainWindow(services), services
 
 
@@ -122,5 +129,5 @@ def run_app(args: argparse.Namespace) -> int:
     app.exec()
     if tmp is not None:
         tmp.cleanup()
-    services.engine.shutdown()
+    services.shutdown()
     return status["code"]

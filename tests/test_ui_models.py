@@ -133,3 +133,11 @@ def test_training_wizard_hook(qtbot, win, monkeypatch: pytest.MonkeyPatch) -> No
     m = win.open_model_manager()
     with qtbot.waitSignal(m.trainRequested):
         m.train_button.click()
+
+
+def test_real_training_wizard_opens_with_a_trainer(qtbot, win) -> None:
+    wizard = pytest.importorskip("colorstudio.ui.wizard")
+    wiz = win.open_training_wizard()
+    assert isinstance(wiz, wizard.TrainingWizard)
+    assert wiz.isVisible() and win.services.trainer is not None
+    wiz.close()

@@ -16,11 +16,16 @@ from PIL import Image  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def no_thread_leak():
-    """Fail any test that leaves an engine worker QThread running (and stop it)."""
+    """Fail any test that leaves an engine or training QThread running (and stop it)."""
     yield
     from colorstudio.engine.service import live_threads
 
     leaked = live_threads()
+    try:
+        from colorstudio.train.service import live_threads as training_threads
+    except ImportError:  # the training service is optional for these tests
+        training_threads = list
+    leaked += training_threads()
     for t in leaked:
         t.quit()
         t.wait(10000)

@@ -298,6 +298,15 @@ class EngineService(QObject):
             from .models import ModelStore
 
             self._colorizer = Colorizer(ModelStore(self.models_dirs), self.device_name)
+            if self._colorizer.device.type == "cpu":
+                import os
+
+                import torch
+
+                # Leave a core to the GUI thread (repaints, pyramids): on small machines the
+                # OpenMP pool otherwise competes with it and with itself.
+                cores = os.cpu_count() or 2
+                torch.set_num_threads(max(1, min(torch.get_num_threads(), cores - 1)))
         if self._store_stale:
             self._store_stale = False
             self._colorizer.store.cards(refresh=True)
