@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="look for model cards here instead of the bundled and user folders "
                          "(repeatable)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log details")
+    ap.add_argument("--self-test", action="store_true",
+                    help="check this installation headless (every bundled model, sha256, a "
+                         "sample colourised, Qt, per-user folders) and exit 0 or 1")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         mod = importlib.import_module(f".commands.{name}", __package__)
@@ -42,13 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if args.self_test:
+        from .commands.selftest import run as self_test
+
+        return self_test(args)
     if args.command is None:
         args = ap.parse_args(["gui", *(argv or [])])
     try:
         return int(args._run(args) or 0)
     except ColorStudioError as exc:
+        # Per-file failures are handled (exit 1) inside the commands; what escapes is a usage
+        # or set-up error: unknown model, missing weights, bad --hints file, no such device.
         print(f"colorstudio: error: {exc}", file=sys.stderr)
-        return 2 if args.command not in ("colorize",) else 1
+        return 2
     except KeyboardInterrupt:
         print("colorstudio: interrupted", file=sys.stderr)
         return 130

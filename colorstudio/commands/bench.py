@@ -10,6 +10,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="speed and memory benchmarks (CPU, and GPU when present)")
     p.add_argument("--model")
     p.add_argument("--no-memory", action="store_true", help="skip the 50-MP TIFF memory run")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: a 0.75-MP JPEG instead of 12 MP, fewer repeats "
+                        "(numbers not comparable with full runs)")
     p.add_argument("--json", action="store_true")
     return p
 
@@ -17,14 +20,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..engine.bench import run_bench
 
-    res = run_bench(args.model, args.models_dir, memory=not args.no_memory)
+    res = run_bench(args.model, args.models_dir, memory=not args.no_memory, quick=args.quick)
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
     for r in res["runs"]:
         print(f"[{r['device']}] model {r['model']} ({r['params'] / 1e6:.2f} M params)")
-        print(f"  12-MP JPEG full resolution: cold {r['jpeg_12mp_cold_s']:.2f} s, "
-              f"warm {r['jpeg_12mp_warm_s']:.2f} s")
+        print(f"  {r['jpeg_megapixels']:g}-MP JPEG full resolution: "
+              f"cold {r['jpeg_12mp_cold_s']:.2f} s, warm {r['jpeg_12mp_warm_s']:.2f} s")
         print(f"  hint-to-preview: {r['hint_preview_ms']} ms;  forward: {r['forward_ms']} ms")
     if "memory" in res:
         print(f"  50-MP 16-bit TIFF: {res['memory']}")

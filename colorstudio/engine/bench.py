@@ -45,19 +45,23 @@ def _time(fn, repeat: int = 3) -> float:
 
 
 def bench_device(device: str, model_id: str | None, store_dirs: list[Path] | None,
-                 tmp: Path) -> dict:
+                 tmp: Path, quick: bool = False) -> dict:
+    """`quick`: a smoke run (tests) on a 0.75-MP JPEG with fewer repeats; same keys, and
+    `jpeg_megapixels` says which size was measured."""
     col = Colorizer(ModelStore(store_dirs), device)
     card = col.store.card(model_id)
-    jpg = tmp / "bench-12mp.jpg"
+    jw, jh = (1000, 750) if quick else (4000, 3000)
+    repeat = 1 if quick else 5
+    jpg = tmp / f"bench-{jw}x{jh}.jpg"
     if not jpg.exists():
-        write_image(jpg, _synthetic_grey(4000, 3000, np.uint8), np.uint8, quality=92)
+        write_image(jpg, _synthetic_grey(jw, jh, np.uint8), np.uint8, quality=92)
     out = tmp / f"out-{device}.jpg"
     t = time.perf_counter()
     res = col.colorize_file(jpg, out, card.id)
     cold = time.perf_counter() - t
     if res.status != "ok":
         raise RuntimeError(res.error)
-    warm = _time(lambda: col.colorize_file(jpg, out, card.id), 2)
+    warm = _time(lambda: col.colorize_file(jpg, out, card.id), 1 if quick else 2)
     model = col.model(card.id)
     sync = torch.cuda.synchronize if col.device.type == "cuda" else (lambda: None)
     hints = HintSet(points=tuple(HintPoint(40 + 37 * i, 60 + 23 * i, 2, (200, 60, 40))
@@ -72,7 +76,7 @@ def bench_device(device: str, model_id: str | None, store_dirs: list[Path] | Non
             sync()
 
         run()
-        preview[str(s)] = round(_time(run, 5) * 1000, 1)
+        preview[str(s)] = round(_time(run, repeat) * 1000, 1)
     for s in (256, 512):
         x = torch.zeros(1, 1, s, s, device=col.device)
 
@@ -82,11 +86,12 @@ def bench_device(device: str, model_id: str | None, store_dirs: list[Path] | Non
             sync()
 
         fwd()
-        forward[str(s)] = round(_time(fwd, 5) * 1000, 1)
+        forward[str(s)] = round(_time(fwd, repeat) * 1000, 1)
     return {
         "device": col.device.type,
         "model": card.id,
         "params": sum(p.numel() for p in model.net.parameters()),
+        "jpeg_megapixels": round(jw * jh / 1e6, 2),
         "jpeg_12mp_cold_s": round(cold, 3),
         "jpeg_12mp_warm_s": round(warm, 3),
         "hint_preview_ms": preview,
@@ -120,13 +125,13 @@ def peak_memory_50mp(model_id: str | None, store_dirs: list[Path] | None, tmp: P
 
 
 def run_bench(model_id: str | None = None, store_dirs: list[Path] | None = None,
-              memory: bool = True) -> dict:
+              memory: bool = True, quick: bool = False) -> dict:
     result: dict = {"torch_threads": torch.get_num_threads(), "runs": []}
     with tempfile.TemporaryDirectory(prefix="colorstudio-bench-") as d:
         tmp = Path(d)
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         for dev in devices:
-            result["runs"].append(bench_device(dev, model_id, store_dirs, tmp))
+            result["runs"].append(bench_device(dev, model_id, store_dirs, tmp, quick))
         if memory:
             result["memory"] = peak_memory_50mp(model_id, store_dirs, tmp)
     result["self_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
