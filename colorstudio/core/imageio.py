@@ -389,11 +389,18 @@ def encode_image(ext: str, rgb: np.ndarray, dtype: np.dtype | type = np.uint8,
         raise ImageWriteError(f"unknown TIFF compression '{compression}' "
                               f"(choose {', '.join(TIFF_COMPRESSIONS)})")
     dtype = output_depth(ext, dtype)
-    px = from_unit_float(rgb, dtype)
+
+    def quantise(img: np.ndarray) -> np.ndarray:
+        q = from_unit_float(img, dtype)
+        if q.shape != img.shape:  # cv2 fast paths read tiny arrays (1x1x3) as scalars
+            q = np.rint(np.clip(img, 0, 1) * np.iinfo(dtype).max).astype(dtype)
+        return q
+
+    px = quantise(rgb)
     if alpha is not None and ext in (".png", ".tif", ".tiff", ".webp"):
         a = alpha
         if a.dtype != dtype:
-            a = from_unit_float(to_unit_float(a), dtype)
+            a = quantise(to_unit_float(a))
         px = np.concatenate([px, a[..., None]], axis=2)
     px = np.ascontiguousarray(px)
     buf = io.BytesIO()
