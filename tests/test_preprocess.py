@@ -28,10 +28,18 @@ def test_rotate90_matches_numpy_and_input_is_untouched(l_star: np.ndarray) -> No
     np.testing.assert_array_equal(l_star, copy)
 
 
-def test_fine_rotation_keeps_size_and_zero_is_identity(l_star: np.ndarray) -> None:
+def test_fine_rotation_crops_the_corners_and_zero_is_identity() -> None:
+    l_star = np.random.default_rng(0).uniform(0, 100, (60, 90)).astype(np.float32)
     out = apply_steps(l_star, [Step.make("rotate", angle=5.0)])
-    assert out.shape == l_star.shape
-    assert not np.allclose(out, l_star)
+    assert out.shape == output_shape(60, 90, [Step.make("rotate", angle=5.0)])
+    assert 0.75 * 90 < out.shape[1] < 90 and abs(out.shape[1] / out.shape[0] - 1.5) < 0.05
+    # The kept corners, rotated back into the photo, lie inside it: no empty corners.
+    h, w = out.shape
+    t = np.radians(5.0)
+    for cx, cy in ((-w / 2, -h / 2), (w / 2, -h / 2), (-w / 2, h / 2), (w / 2, h / 2)):
+        x = cx * np.cos(t) - cy * np.sin(t)
+        y = cx * np.sin(t) + cy * np.cos(t)
+        assert abs(x) <= 45 + 1e-6 and abs(y) <= 30 + 1e-6
     np.testing.assert_array_equal(apply_steps(l_star, [Step.make("rotate", angle=0.0)]), l_star)
     assert Step.make("rotate", angle=0).is_identity()
 

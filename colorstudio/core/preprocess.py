@@ -8,7 +8,8 @@ as JSON (`steps_to_json`), and parsed defensively (`steps_from_json`: one-line e
 
 Ops and parameters:
     rotate90   k: int (quarter turns counter-clockwise, any integer)
-    rotate     angle: float degrees (-45..45, counter-clockwise; same size, edges reflected)
+    rotate     angle: float degrees (-45..45, counter-clockwise), then cropped to the largest
+               centred rectangle of the same aspect ratio with no empty corners (straighten)
     crop       left, top, right, bottom: float fractions of the size removed from each side
     stretch    low, high: float percentiles (0..100) mapped to L* 0 and 100
     equalize   (global histogram equalisation of L*)
@@ -118,7 +119,21 @@ def output_shape(height: int, width: int, steps: tuple[Step, ...] | list[Step]
             height, width = width, height
         elif s.op == "crop":
             height, width = _crop_box(height, width, s.params)[2:]
+        elif s.op == "rotate":
+            height, width = _straighten_box(height, width, s.params["angle"])[2:]
     return height, width
+
+
+def _straighten_box(h: int, w: int, angle: float) -> tuple[int, int, int, int]:
+    """-> (y0, x0, height, width): the largest centred w:h rectangle inside the photo rotated
+    by `angle` (so a straightened photo has no empty or mirrored corners)."""
+    if angle == 0:
+        return 0, 0, h, w
+    t = math.radians(abs(angle))
+    c, s = math.cos(t), math.sin(t)
+    k = min(w / (w * c + h * s), h / (w * s + h * c))
+    nw, nh = max(1, int(w * k)), max(1, int(h * k))
+    return (h - nh) // 2, (w - nw) // 2, nh, nw
 
 
 def _crop_box(h: int, w: int, p: dict[str, float]) -> tuple[int, int, int, int]:
@@ -141,8 +156,9 @@ def _geometry(a: np.ndarray, s: Step) -> np.ndarray:
         m = cv2.getRotationMatrix2D((w / 2 - 0.5, h / 2 - 0.5), p["angle"], 1.0)
         src = a if a.dtype in (np.float32, np.uint8, np.uint16) else a.astype(np.float32)
         out = cv2.warpAffine(src, m, (w, h), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REFLECT_101)
-        return out.astype(a.dtype, copy=False)
+                             borderMode=cv2.BORDER_REPLICATE)
+        y0, x0, nh, nw = _straighten_box(h, w, p["angle"])
+        return np.ascontiguousarray(out[y0:y0 + nh, x0:x0 + nw]).astype(a.dtype, copy=False)
     if s.op == "crop":
         y0, x0, h, w = _crop_box(a.shape[0], a.shape[1], p)
         return np.ascontiguousarray(a[y0:y0 + h, x0:x0 + w])

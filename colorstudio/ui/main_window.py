@@ -67,7 +67,10 @@ def _thumb_icon(arr: np.ndarray) -> QIcon:
 
     small = cv2.resize(arr, (max(1, int(w * s)), max(1, int(h * s))),
                        interpolation=cv2.INTER_AREA)
-    return QIcon(QPixmap.fromImage(to_qimage(small)))
+    pm = QPixmap.fromImage(to_qimage(small))
+    ic = QIcon(pm)
+    ic.addPixmap(pm, QIcon.Mode.Selected)  # no highlight tint over the photo's colours
+    return ic
 
 
 class MainWindow(QMainWindow):
@@ -252,6 +255,8 @@ class MainWindow(QMainWindow):
         scroll = QScrollArea()
         scroll.setWidget(self.preprocess)
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self.preprocess.sizeHint().width() + 20)
         self.pre_dock = self._dock("Preprocessing", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.hints_dock, self.pre_dock)
         self.hints_dock.raise_()

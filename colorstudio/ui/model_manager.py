@@ -87,13 +87,14 @@ class ModelManager(QDialog):
         self.verified: dict[str, bool] = {}
         self._jobs: dict[int, tuple[str, str]] = {}
         self.list = QListWidget()
-        self.list.setMinimumWidth(260)
+        self.list.setMinimumWidth(330)
         self.details = QTextBrowser()
         self.details.setOpenExternalLinks(True)
         split = QSplitter()
         split.addWidget(self.list)
         split.addWidget(self.details)
         split.setStretchFactor(1, 1)
+        split.setSizes([330, 570])
         self.status = QLabel()
         self.use_button = QPushButton(icon("mdi6.play"), "Use this model")
         self.default_button = QPushButton(icon("mdi6.star"), "Make default")
