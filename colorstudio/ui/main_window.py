@@ -1026,7 +1026,12 @@ class MainWindow(QMainWindow):
         doc = self.current
         if doc is None or not doc.loaded:
             return
+        old_size = doc.space_size()
         doc.set_steps(steps)
+        if doc.hints and doc.space_size() != old_size:
+            self.banner.show_message("Hints stay where they were painted on the preprocessed "
+                                     "photo: after rotating or cropping, check that they still "
+                                     "sit on the right objects.", "info")
         doc.result = None
         doc.preview_rgb8 = None
         self._set_before(doc)
