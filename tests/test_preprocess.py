@@ -15,8 +15,8 @@ from colorstudio.core.preprocess import (PreprocessError, Step, apply_geometry, 
 def l_star() -> np.ndarray:
     rng = np.random.default_rng(1)
     yy, xx = np.mgrid[0:60, 0:90].astype(np.float32)
-    l = 30 + 30 * xx / 89 + 10 * np.sin(yy / 5)
-    return (l + rng.normal(0, 1, l.shape)).astype(np.float32)
+    lum = 30 + 30 * xx / 89 + 10 * np.sin(yy / 5)
+    return (lum + rng.normal(0, 1, lum.shape)).astype(np.float32)
 
 
 def test_rotate90_matches_numpy_and_input_is_untouched(l_star: np.ndarray) -> None:

@@ -183,50 +183,50 @@ def apply_steps(l_star: np.ndarray, steps: tuple[Step, ...] | list[Step]) -> np.
     return np.clip(out, 0.0, 100.0, out=out)
 
 
-def _apply(l: np.ndarray, s: Step) -> np.ndarray:
+def _apply(lum: np.ndarray, s: Step) -> np.ndarray:
     p = s.params
     if s.op in GEOMETRIC:
-        return _geometry(l, s)
+        return _geometry(lum, s)
     if s.op == "stretch":
-        lo, hi = np.percentile(_sample(l), [p["low"], p["high"]])
+        lo, hi = np.percentile(_sample(lum), [p["low"], p["high"]])
         if hi - lo < 1e-3:
-            return l
-        return (l - np.float32(lo)) * np.float32(100.0 / (hi - lo))
+            return lum
+        return (lum - np.float32(lo)) * np.float32(100.0 / (hi - lo))
     if s.op == "equalize":
-        return _equalize(l)
+        return _equalize(lum)
     if s.op == "clahe":
-        u16 = np.clip(l * 655.35, 0, 65535).astype(np.uint16)
+        u16 = np.clip(lum * 655.35, 0, 65535).astype(np.uint16)
         tiles = int(p["tiles"])
         clahe = cv2.createCLAHE(clipLimit=float(p["clip"]), tileGridSize=(tiles, tiles))
         return clahe.apply(u16).astype(np.float32) / np.float32(655.35)
     if s.op == "denoise":
         if p["strength"] <= 0:
-            return l
+            return lum
         sigma = float(p["strength"])
-        diameter = 5 if max(l.shape) < 2000 else 7
-        return cv2.bilateralFilter(np.ascontiguousarray(l), diameter, sigma * 2, diameter)
+        diameter = 5 if max(lum.shape) < 2000 else 7
+        return cv2.bilateralFilter(np.ascontiguousarray(lum), diameter, sigma * 2, diameter)
     if s.op == "tone":
-        out = l
+        out = lum
         if p["gamma"] != 1:
             out = 100.0 * np.power(np.clip(out, 0, 100) / 100.0, 1.0 / p["gamma"])
         return (out + np.float32(p["brightness"])).astype(np.float32)
     raise PreprocessError(f"unknown preprocessing step '{s.op}'")  # pragma: no cover
 
 
-def _sample(l: np.ndarray, limit: int = 1_000_000) -> np.ndarray:
+def _sample(lum: np.ndarray, limit: int = 1_000_000) -> np.ndarray:
     """A strided subsample for statistics: percentiles of 50 MP need not read every pixel."""
-    step = max(1, int(math.sqrt(l.size / limit)))
-    return l[::step, ::step]
+    step = max(1, int(math.sqrt(lum.size / limit)))
+    return lum[::step, ::step]
 
 
-def _equalize(l: np.ndarray, bins: int = 4096) -> np.ndarray:
+def _equalize(lum: np.ndarray, bins: int = 4096) -> np.ndarray:
     """Global histogram equalisation in float (no 8-bit quantisation of a 16-bit scan)."""
-    hist, edges = np.histogram(_sample(l), bins=bins, range=(0.0, 100.0))
+    hist, edges = np.histogram(_sample(lum), bins=bins, range=(0.0, 100.0))
     cdf = np.cumsum(hist).astype(np.float64)
     if cdf[-1] == 0:
-        return l
+        return lum
     cdf = (cdf - cdf[0]) / max(cdf[-1] - cdf[0], 1.0) * 100.0
-    return np.interp(l, edges[1:], cdf).astype(np.float32)
+    return np.interp(lum, edges[1:], cdf).astype(np.float32)
 
 
 def describe(steps: tuple[Step, ...] | list[Step]) -> str:

@@ -212,7 +212,8 @@ class MainWindow(QMainWindow):
         self.filmstrip.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.filmstrip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.filmstrip.currentRowChanged.connect(self._filmstrip_changed)
-        self.film_dock = self._dock("Photos", self.filmstrip, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.film_dock = self._dock("Photos", self.filmstrip,
+                                    Qt.DockWidgetArea.BottomDockWidgetArea)
 
         # Hint tools
         tools = QWidget()

@@ -238,7 +238,8 @@ class ModelManager(QDialog):
         elif kind == "import":
             card: ModelCard = result  # type: ignore[assignment]
             self.services.models_changed()
-            self.status.setText(f"Imported '{card.id}' into {card.path.parent if card.path else ''}.")
+            where = card.path.parent if card.path else ""
+            self.status.setText(f"Imported '{card.id}' into {where}.")
             self.refresh(reread=False)
             self.select(card.id)
 
