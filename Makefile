@@ -28,9 +28,11 @@ test: $(TEST_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 test-installer: $(TEST_STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m slow -o addopts=""
+	$(BIN)/pip install -q -e ".[installer]"
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -s -m slow -o addopts=""
 
 installer: $(STAMP)
+	$(BIN)/pip install -q -e ".[installer]"
 	$(BIN)/python installer/build.py
 
 bench: $(STAMP)
