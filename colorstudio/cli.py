@@ -32,9 +32,6 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--self-test", action="store_true",
                     help="check this installation headless (every bundled model, sha256, a "
                          "sample colourised, Qt, per-user folders) and exit 0 or 1")
-    ap.add_argument("--self-test", action="store_true",
-                    help="check this installation headless (every bundled model, sha256, a "
-                         "sample colourised, Qt, per-user folders) and exit 0 or 1")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         mod = importlib.import_module(f".commands.{name}", __package__)
@@ -48,10 +45,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    if args.self_test:
-        from .commands.selftest import run as self_test
-
-        return self_test(args)
     if args.self_test:
         from .commands.selftest import run as self_test
 
