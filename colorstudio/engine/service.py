@@ -96,6 +96,8 @@ class ColorizeRequest:
     size: int | None = None
     scale: float = 1.0
     preprocessed: bool = False  # True: l_star already has `steps` applied
+    # Run on the worker with the uint8 result (e.g. build display images off the GUI thread).
+    display: Callable[[np.ndarray], Any] | None = None
 
 
 @dataclass
@@ -105,6 +107,7 @@ class ColorizeResult:
     l_star: np.ndarray  # the preprocessed L* the model saw, (H, W)
     model_id: str
     messages: list[str]
+    display: Any = None  # what `ColorizeRequest.display` made of `rgb8`
 
 
 @dataclass(frozen=True)
@@ -367,7 +370,9 @@ def _colorize(ctx: JobContext, req: ColorizeRequest) -> ColorizeResult:
     hints = scaled_hints(req.hints, req.scale)
     rgb, messages = ctx.colorizer.colorize_image(img, req.model_id, hints, req.size,
                                                  ctx.progress, ctx.cancelled)
-    return ColorizeResult(rgb, _to_rgb8(rgb), l_star, req.model_id, messages)
+    rgb8 = _to_rgb8(rgb)
+    display = req.display(rgb8) if req.display is not None else None
+    return ColorizeResult(rgb, rgb8, l_star, req.model_id, messages, display)
 
 
 def record_path(dst: Path) -> Path:

@@ -251,7 +251,7 @@ class BeforeAfterCanvas(QWidget):
         k = f / self.zoom  # level pixels per screen pixel
         src = QRectF((vis.left() - target.left()) * k, (vis.top() - target.top()) * k,
                      vis.width() * k, vis.height() * k)
-        p.drawPixmap(vis, pm, src)
+        p.drawImage(vis, pm, src)
 
     def _label(self, p: QPainter, pane: QRectF, text: str) -> None:
         p.save()

@@ -34,6 +34,8 @@ class Document:
         self.result: Any = None  # engine ColorizeResult at full resolution, or None
         self.result_key: tuple | None = None
         self.preview_rgb8: np.ndarray | None = None
+        self.before_pyr: Any = None  # Pyramid of processed_full (built by the worker)
+        self.after_pyr: Any = None  # Pyramid of the full result (built by the worker)
         self.error = ""
         self.load_job: int | None = None
         self.hints_saved = True
@@ -46,13 +48,12 @@ class Document:
     def loaded(self) -> bool:
         return self.image is not None
 
-    def set_image(self, image: LoadedImage) -> None:
+    def set_image(self, image: LoadedImage, proxy_l: np.ndarray | None = None,
+                  before_pyr: Any = None) -> None:
         self.image = image
-        h, w = image.l_star.shape
-        s = min(1.0, PROXY_SIDE / max(h, w))
-        self.proxy_l = (image.l_star if s == 1.0 else
-                        resize(image.l_star, max(1, round(w * s)), max(1, round(h * s))))
+        self.proxy_l = proxy_l if proxy_l is not None else make_proxy(image.l_star)
         self.set_steps(self.steps)
+        self.before_pyr = before_pyr
 
     def set_steps(self, steps: tuple[Step, ...]) -> None:
         """New recipe: the proxy is recomputed now; the full-resolution L* later (a job)."""
@@ -60,7 +61,7 @@ class Document:
         assert self.proxy_l is not None and self.image is not None
         self.processed_proxy = apply_steps(self.proxy_l, self.steps)
         self.processed_full = self.image.l_star if not self.steps else None
-
+        self.before_pyr = None
     def space_size(self) -> tuple[int, int]:
         """(width, height) of the preprocessed full-resolution photo."""
         assert self.image is not None
@@ -86,6 +87,13 @@ class Document:
         if 0 <= xi < w and 0 <= yi < h:
             return float(self.processed_proxy[yi, xi])
         return None
+
+
+def make_proxy(l_star: np.ndarray) -> np.ndarray:
+    """L* shrunk so that its longer side is at most PROXY_SIDE (the same array if smaller)."""
+    h, w = l_star.shape
+    s = min(1.0, PROXY_SIDE / max(h, w))
+    return l_star if s == 1.0 else resize(l_star, max(1, round(w * s)), max(1, round(h * s)))
 
 
 class HintsCommand(QUndoCommand):

@@ -1,15 +1,17 @@
 """NumPy <-> Qt image helpers and a pixmap pyramid for smooth drawing of very large photos.
 
 Conversions happen once per image change, never per repaint: a photo becomes a pyramid of
-pixmaps (full size, 1/2, 1/4, ... down to a screen-sized level) and the canvas draws only the
-visible source rectangle of the level that matches the zoom.
+QImages (full size, 1/2, 1/4, ... down to a screen-sized level) and the canvas draws only the
+visible source rectangle of the level that matches the zoom. QImage (unlike QPixmap) may be
+built on any thread, so pyramids of large photos are built by the engine's worker thread and
+the GUI thread only draws them.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage
 
 from ..core.color import l_to_grey
 
@@ -43,18 +45,25 @@ def qimage_to_rgb(img: QImage) -> np.ndarray:
 
 
 class Pyramid:
-    """Pixmaps of one image at 1, 1/2, 1/4 ... of its size (smallest level <= `min_side`)."""
+    """One image at 1, 1/2, 1/4 ... of its size (smallest level <= `min_side`), as QImages.
+
+    Thread-safe to build (the worker does it for large photos)."""
 
     def __init__(self, arr: np.ndarray, min_side: int = 512) -> None:
         self.width, self.height = arr.shape[1], arr.shape[0]
-        self.levels: list[QPixmap] = [QPixmap.fromImage(to_qimage(arr))]
+        self.levels: list[QImage] = [to_qimage(arr)]
         cur = arr
         while max(cur.shape[:2]) > min_side and min(cur.shape[:2]) >= 4:
             cur = cv2.resize(cur, (max(1, cur.shape[1] // 2), max(1, cur.shape[0] // 2)),
                              interpolation=cv2.INTER_AREA)
-            self.levels.append(QPixmap.fromImage(to_qimage(cur)))
+            self.levels.append(to_qimage(cur))
 
-    def level_for(self, scale: float, space_width: float) -> tuple[QPixmap, float]:
+    @classmethod
+    def of_lightness(cls, l_star: np.ndarray) -> Pyramid:
+        """The display grey of L* (H, W) as a pyramid."""
+        return cls(l_to_grey8(l_star))
+
+    def level_for(self, scale: float, space_width: float) -> tuple[QImage, float]:
         """The smallest level with at least `scale` level pixels per image-space pixel, and
         its factor (level pixels per image-space pixel). The image space is `space_width`
         wide: a preview proxy is drawn over the full-resolution photo's coordinates."""

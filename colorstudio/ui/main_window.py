@@ -28,7 +28,7 @@ from ..core.preprocess import Step, apply_steps
 from .banner import Banner
 from .canvas import BeforeAfterCanvas
 from .colours import GamutPicker, SwatchRow, suggest_colours
-from .document import Document, HintsCommand
+from .document import Document, HintsCommand, make_proxy
 from .export_dialog import COMPARE_SUFFIX, ExportDialog, ExportOptions, default_output
 from .imaging import Pyramid, l_to_grey8, to_qimage
 from .model_manager import ModelManager
@@ -668,7 +668,7 @@ class MainWindow(QMainWindow):
             self.canvas.clear()
             self.size_label.setText("loading…")
             if doc.load_job is None:
-                doc.load_job = self.engine.load_image(doc.path)
+                doc.load_job = self.engine.submit(lambda ctx, p=doc.path: _prepare(p), "load")
                 self._jobs[doc.load_job] = ("load", doc)
         else:
             self._show_document(doc)
@@ -704,9 +704,10 @@ class MainWindow(QMainWindow):
             self.size_label.setText("")
         self._update_actions()
 
-    def _doc_loaded(self, doc: Document, image) -> None:  # noqa: ANN001 - LoadedImage
+    def _doc_loaded(self, doc: Document, prepared: tuple) -> None:
         doc.load_job = None
-        doc.set_image(image)
+        image, proxy, before_pyr = prepared
+        doc.set_image(image, proxy, before_pyr if not doc.steps else None)
         for w in image.warnings:
             self.statusBar().showMessage(w, 8000)
         side = sidecar_path(doc.path)
@@ -733,6 +734,8 @@ class MainWindow(QMainWindow):
             self._set_after_result(doc)
         elif doc.preview_rgb8 is not None:
             self.canvas.set_after(Pyramid(doc.preview_rgb8), doc.preview_rgb8)
+        else:
+            self.canvas.set_after(None)
         self.canvas.set_hints(doc.hints)
         self.preprocess.set_steps(doc.steps)
         w, h = doc.space_size()
@@ -742,13 +745,19 @@ class MainWindow(QMainWindow):
         self.documentShown.emit(doc)
 
     def _set_before(self, doc: Document) -> None:
+        """The original side: the full-resolution pyramid when the worker has built it,
+        the (small) proxy meanwhile."""
         w, h = doc.space_size()
-        src = doc.processed_full if doc.processed_full is not None else doc.processed_proxy
-        assert src is not None
-        self.canvas.set_before(Pyramid(l_to_grey8(src)), w, h)
+        pyr = doc.before_pyr
+        if pyr is None:
+            assert doc.processed_proxy is not None
+            pyr = Pyramid.of_lightness(doc.processed_proxy)
+        self.canvas.set_before(pyr, w, h)
 
     def _set_after_result(self, doc: Document) -> None:
-        self.canvas.set_after(Pyramid(doc.result.rgb8), doc.result.rgb8)
+        if doc.after_pyr is None:
+            doc.after_pyr = Pyramid(doc.result.rgb8)
+        self.canvas.set_after(doc.after_pyr, doc.result.rgb8)
 
     # ================= drag and drop =================
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
@@ -778,7 +787,7 @@ class MainWindow(QMainWindow):
         self._full_timer.stop()
         assert doc.image is not None
         req = self.engine.Request(l_star=doc.image.l_star, model_id=self.model_id,
-                                  hints=doc.hints, steps=doc.steps)
+                                  hints=doc.hints, steps=doc.steps, display=Pyramid)
         jid = self.engine.colorize(req, latest_key="full" if latest else None)
         self._jobs[jid] = ("colorize", doc)
         self._job_keys[jid] = doc.key(self.model_id)
@@ -846,7 +855,7 @@ class MainWindow(QMainWindow):
             self.filmstrip.item(self.docs.index(doc)).setIcon(_thumb_icon(result))  # type: ignore[arg-type]
         elif kind == "pre" and doc is not None:
             if self._latest_pre.get(id(doc)) == jid:
-                doc.processed_full = result  # type: ignore[assignment]
+                doc.processed_full, doc.before_pyr = result  # type: ignore[misc]
                 if doc is self.current and doc.space_size()[::-1] == doc.processed_full.shape:
                     self._set_before(doc)
         elif kind == "preview" and doc is not None:
@@ -864,6 +873,7 @@ class MainWindow(QMainWindow):
 
     def _colourised(self, doc: Document, result) -> None:  # noqa: ANN001
         doc.result = result
+        doc.after_pyr = result.display
         doc.preview_rgb8 = None
         doc.result_key = doc.key(result.model_id)
         self.statusBar().showMessage(f"Colourised {doc.name} with {result.model_id}", 5000)
@@ -873,9 +883,8 @@ class MainWindow(QMainWindow):
             self.filmstrip.item(self.docs.index(doc)).setIcon(_thumb_icon(result.rgb8))
         if doc is self.current:
             if result.l_star.shape == doc.space_size()[::-1]:
-                if doc.processed_full is None:
+                if doc.processed_full is None:  # the sharp "before" comes from the pre job
                     doc.processed_full = result.l_star
-                    self._set_before(doc)
                 self._set_after_result(doc)
             self.resultShown.emit(doc)
 
@@ -1034,6 +1043,7 @@ class MainWindow(QMainWindow):
                                      "photo: after rotating or cropping, check that they still "
                                      "sit on the right objects.", "info")
         doc.result = None
+        doc.after_pyr = None
         doc.preview_rgb8 = None
         self._set_before(doc)
         w, h = doc.space_size()
@@ -1042,8 +1052,12 @@ class MainWindow(QMainWindow):
                                 f"{16 if doc.image.dtype == np.uint16 else 8}-bit")
         if steps:
             l_full = doc.image.l_star
-            jid = self.engine.submit(lambda ctx: apply_steps(l_full, steps), "preprocess",
-                                     latest_key=f"pre-{id(doc)}")
+            def prepare(ctx):  # noqa: ANN001, ANN202 - worker side
+                processed = apply_steps(l_full, steps)
+                ctx.check()
+                return processed, Pyramid.of_lightness(processed)
+
+            jid = self.engine.submit(prepare, "preprocess", latest_key=f"pre-{id(doc)}")
             self._jobs[jid] = ("pre", doc)
             self._latest_pre[id(doc)] = jid
         if self.model_id is not None:
@@ -1157,6 +1171,14 @@ class MainWindow(QMainWindow):
             self._wizard.close()
         self.services.shutdown()
         event.accept()
+
+
+def _prepare(path: Path) -> tuple:
+    """Worker side: read a photo; its proxy L* and the full-resolution grey pyramid."""
+    from ..core.imageio import read_image
+
+    image = read_image(path)
+    return image, make_proxy(image.l_star), Pyramid.of_lightness(image.l_star)
 
 
 def _thumbnail(path: Path) -> np.ndarray:
