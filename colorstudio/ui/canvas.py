@@ -67,11 +67,13 @@ class BeforeAfterCanvas(QWidget):
         self._draft: HintSet | None = None
         self._mouse: QPointF | None = None
         self._space = False
+        self._view_cache: dict[tuple, object] = {}
 
     # ----- content -----
     def set_before(self, pyr: Pyramid | None, width: int, height: int) -> None:
         """Set the original (image space = width x height); a new size refits the view."""
         new_size = (width, height) != (self.img_w, self.img_h)
+        self._view_cache.clear()
         self.before, self.img_w, self.img_h = pyr, width, height
         if new_size:
             self.after = None
@@ -81,9 +83,11 @@ class BeforeAfterCanvas(QWidget):
 
     def set_after(self, pyr: Pyramid | None, rgb8=None) -> None:  # noqa: ANN001 - ndarray
         self.after, self.after_rgb = pyr, rgb8
+        self._view_cache.clear()
         self.update()
 
     def clear(self) -> None:
+        self._view_cache.clear()
         self.before = self.after = None
         self.after_rgb = None
         self.img_w = self.img_h = 0
@@ -239,19 +243,35 @@ class BeforeAfterCanvas(QWidget):
         self._draw_cursor(p)
 
     def _draw(self, p: QPainter, pyr: Pyramid | None, pane: QRectF) -> None:
+        """Draw the visible part of the right pyramid level. Outside of a pan gesture the
+        smoothly scaled visible part is cached, so repaints that keep the view (divider drags,
+        hint painting, cursor moves) only copy pixels."""
         if pyr is None:
             return
         pm, f = pyr.level_for(self.zoom, self.img_w)
         target = QRectF(pane.topLeft() + self.offset,
                         QPointF(pane.topLeft() + self.offset)
                         + QPointF(self.img_w * self.zoom, self.img_h * self.zoom))
-        vis = target.intersected(pane)
+        vis = target.intersected(pane).toAlignedRect()
         if vis.isEmpty():
             return
         k = f / self.zoom  # level pixels per screen pixel
         src = QRectF((vis.left() - target.left()) * k, (vis.top() - target.top()) * k,
                      vis.width() * k, vis.height() * k)
-        p.drawImage(vis, pm, src)
+        if self._gesture == "pan" or abs(k - 1.0) < 1e-6 or k < 1.0:
+            p.drawImage(QRectF(vis), pm, src)  # 1:1 or enlarging: cheap, no cache
+            return
+        key = (id(pm), vis.x(), vis.y(), vis.width(), vis.height(), round(src.x(), 3),
+               round(src.y(), 3), round(k, 6))
+        img = self._view_cache.get(key)
+        if img is None:
+            part = pm.copy(src.toAlignedRect())
+            img = part.scaled(vis.size(), Qt.AspectRatioMode.IgnoreAspectRatio,
+                              Qt.TransformationMode.SmoothTransformation)
+            if len(self._view_cache) >= 4:
+                self._view_cache.pop(next(iter(self._view_cache)))
+            self._view_cache[key] = img
+        p.drawImage(vis.topLeft(), img)
 
     def _label(self, p: QPainter, pane: QRectF, text: str) -> None:
         p.save()
