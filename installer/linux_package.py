@@ -115,14 +115,14 @@ def control_file(version: str, arch: str, installed_kib: int, depends: list[str]
         ("Section", "graphics"),
         ("Priority", "optional"),
         ("Homepage", HOMEPAGE),
-        ("Description", "colourise grayscale photographs (desktop app and command line)\n"
+        ("Description", ("colourise grayscale photographs (desktop app and command line)\n"
          " ColorStudio colourises black-and-white photographs at full resolution,\n"
          " keeping the original lightness, with optional colour hints, archival\n"
          " output (provenance metadata, ICC, 16-bit TIFF) and fine-tuning.\n"
          " .\n"
          " Self-contained: Python, PyTorch (CPU build), Qt and the bundled models\n"
          " are inside /opt/colorstudio. Check an installation with\n"
-         " `colorstudio --self-test`."),
+         " `colorstudio --self-test`.")),
     ]
     return "".join(f"{k}: {v}\n" for k, v in fields if v)
 
@@ -199,7 +199,7 @@ def _dpkg_owner(path: str) -> str | None:
         elif p.startswith("/lib"):
             candidates.append("/usr" + p)
     for p in candidates:
-        r = subprocess.run(["dpkg", "-S", p], capture_output=True, text=True)
+        r = subprocess.run(["dpkg", "-S", p], check=False, capture_output=True, text=True)
         if r.returncode == 0 and ":" in r.stdout:
             return r.stdout.split(":")[0].strip()
     return None
@@ -220,7 +220,7 @@ def system_dependencies(folder: Path) -> tuple[list[str], list[str], list[str]]:
         rel = f.relative_to(folder).as_posix()
         target = optional if any(f"/plugins/{d}" in rel for d in OPTIONAL_PLUGIN_DIRS) \
             else required
-        r = subprocess.run(["ldd", str(f)], capture_output=True, text=True)
+        r = subprocess.run(["ldd", str(f)], check=False, capture_output=True, text=True)
         for line in r.stdout.splitlines():
             m = re.match(r"\s*(\S+) => (.+?) \(0x", line)
             nf = re.match(r"\s*(\S+) => not found", line)
@@ -307,7 +307,7 @@ def _md5sums(tree: Path) -> str:
     for p in sorted(tree.rglob("*")):
         rel = p.relative_to(tree).as_posix()
         if p.is_file() and not p.is_symlink() and not rel.startswith("DEBIAN/"):
-            h = hashlib.md5()  # noqa: S324 - dpkg's md5sums format, not security
+            h = hashlib.md5()
             with open(p, "rb") as fh:
                 while block := fh.read(1 << 20):
                     h.update(block)

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTALLER = ROOT / "installer"
 sys.path.insert(0, str(INSTALLER))
 
-import bundle_filter  # noqa: E402
-import linux_package  # noqa: E402
+import bundle_filter
+import linux_package
 
 FAST_ARCHS = ["guided_unet", "mane2021_cnn"]  # one hint model, one plain model
 
@@ -97,7 +97,7 @@ def test_self_test_fails_without_models(tmp_path: Path, user_home: Path,
     empty.mkdir()
     assert main(["--models-dir", str(empty), "--self-test"]) == 1
     out = capsys.readouterr().out
-    assert f"[FAIL] model cards" in out and f"no model cards in {empty}" in out
+    assert "[FAIL] model cards" in out and f"no model cards in {empty}" in out
     assert "Traceback" not in out
 
 
@@ -179,7 +179,7 @@ def test_desktop_entry_is_valid_and_associates_image_types(tmp_path: Path) -> No
     if validator:
         f = tmp_path / "colorstudio.desktop"
         f.write_text(text)
-        r = subprocess.run([validator, str(f)], capture_output=True, text=True)
+        r = subprocess.run([validator, str(f)], check=False, capture_output=True, text=True)
         assert r.returncode == 0 and not r.stdout.strip(), r.stdout
 
 
@@ -213,7 +213,7 @@ def test_maintainer_scripts_are_valid_and_leave_user_data_alone(tmp_path: Path) 
                          ("launcher", linux_package.LAUNCHER)):
         f = tmp_path / name
         f.write_text(script)
-        assert subprocess.run(["sh", "-n", str(f)]).returncode == 0, name
+        assert subprocess.run(["sh", "-n", str(f)], check=False).returncode == 0, name
         assert script.startswith("#!/bin/sh\n")
         for user_place in ("$HOME", "/home", "/root", ".config", ".local", "~", "XDG"):
             assert user_place not in _code(script), (name, user_place)
@@ -295,7 +295,7 @@ def test_excluded_modules_are_not_what_colorstudio_imports() -> None:
     """Every top-level package ColorStudio's sources import survives the excludes."""
     imported = set()
     for py in (ROOT / "colorstudio").rglob("*.py"):
-        for m in re.finditer(r"^\s*(?:from|import) ([A-Za-z_][\w.]*)", py.read_text(), re.M):
+        for m in re.finditer(r"^\s*(?:from|import) ([A-Za-z_][\w.]*)", py.read_text(), re.MULTILINE):
             imported.add(m.group(1))
     for name in imported:
         for excluded in bundle_filter.EXCLUDED_MODULES:
@@ -365,7 +365,7 @@ def test_deb_builds_installs_into_a_temporary_root_and_self_tests(tmp_path: Path
     else:
         models = _shippable_models(tmp_path / "models")
         r = subprocess.run([sys.executable, str(INSTALLER / "build.py"), "--models", str(models),
-                            "--dist", str(tmp_path / "dist")], cwd=ROOT)
+                            "--dist", str(tmp_path / "dist")], check=False, cwd=ROOT)
         assert r.returncode == 0
         (deb,) = (tmp_path / "dist").glob("colorstudio_*.deb")
     root = tmp_path / "root"
@@ -376,7 +376,7 @@ def test_deb_builds_installs_into_a_temporary_root_and_self_tests(tmp_path: Path
     home.mkdir()
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
            "QT_QPA_PLATFORM": "offscreen"}
-    r = subprocess.run([str(program), "--self-test"], env=env, cwd=home, capture_output=True,
+    r = subprocess.run([str(program), "--self-test"], check=False, env=env, cwd=home, capture_output=True,
                        text=True, timeout=1800)
     print(r.stdout, r.stderr)
     assert r.returncode == 0
@@ -390,7 +390,7 @@ def test_deb_builds_installs_into_a_temporary_root_and_self_tests(tmp_path: Path
 
     sample = root / "opt/colorstudio/_internal/resources/sample_coffee_grey.png"
     shot = tmp_path / "shot.png"
-    r = subprocess.run([str(program), "gui", str(sample), "--screenshot", str(shot)], env=env,
-                       cwd=home, capture_output=True, text=True, timeout=1800)
+    r = subprocess.run([str(program), "gui", str(sample), "--screenshot", str(shot)], check=False,
+                       env=env, cwd=home, capture_output=True, text=True, timeout=1800)
     print(r.stdout, r.stderr)
     assert r.returncode == 0 and shot.stat().st_size > 10_000

@@ -128,7 +128,7 @@ class SelfTest:
         t0 = time.perf_counter()
         try:
             detail, ok = fn(), True
-        except Exception as exc:  # noqa: BLE001 - every failure becomes one FAIL line
+        except Exception as exc:
             log.debug("self-test check %s failed", name, exc_info=True)
             detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
             ok = False
@@ -160,14 +160,14 @@ class SelfTest:
             raise RuntimeError(f"no model cards in {', '.join(str(d) for d in dirs)}")
         return f"{len(self.cards)} in {', '.join(str(d) for d in dirs)}"
 
-    def _verify(self, card) -> str:  # noqa: ANN001 - ModelCard
+    def _verify(self, card) -> str:
         if not card.has_weights:
             raise RuntimeError(f"weights file missing: {card.weights or '(none listed)'}")
         if not card.verify():
             raise RuntimeError(f"sha256 of {card.weights} does not match the card")
         return f"sha256 {card.sha256[:12]}... {card.bytes / 1e6:.1f} MB"
 
-    def _colorize(self, store, card, l_star: np.ndarray) -> str:  # noqa: ANN001
+    def _colorize(self, store, card, l_star: np.ndarray) -> str:
         from ..core.color import lab_to_rgb
         from ..engine.pipeline import colorize_l
 
@@ -256,23 +256,22 @@ class SelfTest:
         self.say(f"ColorStudio {__version__} self-test ({frozen}: {install_root()})")
         self.say(f"  Python {platform.python_version()} on {platform.platform()}")
         self.cards = {}
-        if self.check("runtime", self._runtime):
-            if self.check("model cards", self._cards):
-                from ..engine.models import ModelStore
+        if self.check("runtime", self._runtime) and self.check("model cards", self._cards):
+            from ..engine.models import ModelStore
 
-                store = ModelStore(list(self.models_dirs) if self.models_dirs is not None
-                                   else [self._bundled()])
-                l_star, what = sample_image()
-                self.say(f"  sample: {what}")
-                for card in self.cards.values():
-                    if self.check(f"{card.id}: weights", lambda c=card: self._verify(c)):
-                        self.check(f"{card.id}: colourise",
-                                   lambda c=card: self._colorize(store, c, l_star))
-                from ..core.cards import default_model_id
+            store = ModelStore(list(self.models_dirs) if self.models_dirs is not None
+                               else [self._bundled()])
+            l_star, what = sample_image()
+            self.say(f"  sample: {what}")
+            for card in self.cards.values():
+                if self.check(f"{card.id}: weights", lambda c=card: self._verify(c)):
+                    self.check(f"{card.id}: colourise",
+                               lambda c=card: self._colorize(store, c, l_star))
+            from ..core.cards import default_model_id
 
-                default = default_model_id(self.cards)
-                if default is not None and self.cards[default].has_weights:
-                    self.check("archival output (TIFF, JPEG)", lambda: self._archival(default))
+            default = default_model_id(self.cards)
+            if default is not None and self.cards[default].has_weights:
+                self.check("archival output (TIFF, JPEG)", lambda: self._archival(default))
         self.check("Qt offscreen + icon fonts", self._qt)
         self.check("per-user folders", self._user_dirs)
         failed = [c for c in self.checks if not c.ok]
