@@ -1162,6 +1162,15 @@ class MainWindow(QMainWindow):
                                 + "</table>")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        trainer = getattr(self.services, "_trainer", None)
+        if trainer is not None:  # a training run may be going: ask before stopping it
+            try:
+                from .wizard import ask_stop_training  # noqa: PLC0415
+            except ImportError:
+                ask_stop_training = None
+            if ask_stop_training is not None and not ask_stop_training(self, trainer):
+                event.ignore()
+                return
         self.save_settings()
         self._full_timer.stop()
         self._suggest_timer.stop()
