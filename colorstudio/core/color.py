@@ -47,7 +47,8 @@ def from_unit_float(img: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
     if dtype.kind == "f":
         return np.clip(img, 0.0, 1.0).astype(dtype)
     peak = np.iinfo(dtype).max
-    if dtype == np.uint8 and img.dtype == np.float32 and img.ndim in (2, 3):
+    # OpenCV takes a small (H, W, 3) array for a scalar tuple; only large images need speed.
+    if dtype == np.uint8 and img.dtype == np.float32 and img.ndim in (2, 3) and img.size > 4096:
         import cv2  # one multi-threaded pass: scale, round, saturate
 
         return cv2.convertScaleAbs(cv2.max(img, 0.0), alpha=255.0)

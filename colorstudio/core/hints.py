@@ -104,7 +104,8 @@ class HintSet:
                 layer[y0:y1, x0:x1] = 1
             else:
                 pts = np.round(np.array(item.points, np.float64) * scale).astype(np.int32)
-                thick = max(int(round(item.width * scale)), 1)
+                # OpenCV caps line thickness; wider than the image is the same as the cap.
+                thick = min(max(int(round(item.width * scale)), 1), 2 * max(height, width), 32000)
                 if len(pts) == 1:
                     cv2.circle(layer, tuple(int(v) for v in pts[0]), max(thick // 2, 0), 1, -1)
                 else:
