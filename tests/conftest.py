@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests run tiny models. With the 2 CPU cores busy (a training job, a parallel test run),
+# torch's OpenMP threads wait on each other at every op: a 3-step fit of a tiny network took
+# 43 s with 2 threads and 1.6 s with 1. Set before torch is imported anywhere in the session.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from pathlib import Path  # noqa: E402
 

@@ -94,9 +94,10 @@ class ScanReport:
 
 
 class ImageCache:
-    def __init__(self, images: np.ndarray, report: ScanReport) -> None:
+    def __init__(self, images: np.ndarray, report: ScanReport, complete: bool = True) -> None:
         self.images = images
         self.report = report
+        self.complete = complete  # False when the scan was cancelled part-way
 
     def __len__(self) -> int:
         return len(self.images)
@@ -117,8 +118,10 @@ class ImageCache:
         report = ScanReport()
         out = np.empty((len(items), size, size, 3), np.uint8)
         zips: dict[str, zipfile.ZipFile] = {}
+        complete = True
         for idx, item in enumerate(items):
             if cancel and cancel():
+                complete = False
                 break
             try:
                 if item.member:
@@ -141,13 +144,13 @@ class ImageCache:
         for z in zips.values():
             z.close()
         images = out[: report.usable].copy()
-        if cached:
+        if cached and complete:  # a cancelled scan must not pass for the whole folder later
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_suffix(".tmp.npz")
             np.savez(tmp, images=images,
                      report=np.array([report.usable, report.grey, report.unreadable]))
             tmp.replace(cached)
-        return cls(images, report)
+        return cls(images, report, complete)
 
     def batches(self, batch: int, size: int, rng: np.random.Generator, device: torch.device,
                 rotate: float = 10.0, zoom: float = 0.25) -> Iterator[torch.Tensor]:

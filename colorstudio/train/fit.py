@@ -87,6 +87,17 @@ class _Objective:
         if cfg.objective == "guided" and cfg.rebalance > 0:
             self.weights = self._class_weights(cache)
 
+    def generator_params(self) -> list[nn.Parameter]:
+        """What the generator optimiser steps: the network, and CycleGAN's F (colour -> grey),
+        whose only training signal is the generator-side cycle and adversarial loss."""
+        params = list(self.net.parameters())
+        if "f" in self.aux:
+            params += list(self.aux["f"].parameters())
+        return params
+
+    def discriminator_params(self) -> list[nn.Parameter]:
+        return [p for name, m in self.aux.items() if name != "f" for p in m.parameters()]
+
     def _class_weights(self, cache: ImageCache) -> torch.Tensor:
         # Empirical ab prior on up to 2,000 training images, smoothed (sigma = 5 ab units).
         idx = self.rng.choice(len(cache), min(len(cache), 2000), replace=False)
@@ -215,6 +226,17 @@ def preview_rows(net: nn.Module, rgb: torch.Tensor, normalisation: str) -> np.nd
     return (img.clamp(0, 1) * 255).round().byte().cpu().numpy()
 
 
+def _cancelled_before_training(cfg: TrainConfig, emit: Callable[[TrainEvent], None],
+                               device: torch.device, ddp: bool) -> FitResult:
+    emit(TrainEvent("cancelled", 0, cfg.steps, message="cancelled while reading the photos"))
+    if ddp:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+    params = sum(p.numel() for p in build(cfg.arch, cfg.config).parameters())
+    return FitResult(Path(cfg.out) / "weights.safetensors", 0, 0.0, True, params, device.type)
+
+
 def fit(
     cfg: TrainConfig,
     on_event: Callable[[TrainEvent], None] | None = None,
@@ -251,12 +273,16 @@ def fit(
     cache = ImageCache.build(train_items, cfg.load_size, cache_dir,
                              progress=lambda i, n: emit(TrainEvent("scan", i, n)),
                              cancel=cancelled)
+    if not cache.complete:  # cancelled while decoding: nothing trained, nothing written
+        return _cancelled_before_training(cfg, emit, device, ddp)
     if len(cache) == 0:
         raise ValueError("no usable colour photos in the training data")
     grey_cache = None
     if cfg.grey_data:  # unpaired adaptation: real B&W scans are the grey domain
         grey_cache = ImageCache.build(list_items(cfg.grey_data), cfg.load_size, cache_dir,
                                       cancel=cancelled, keep_grey=True)
+        if not grey_cache.complete:
+            return _cancelled_before_training(cfg, emit, device, ddp)
         if len(grey_cache) == 0:
             raise ValueError("no readable photos in the black-and-white folder")
     held = ImageCache.build(held_items[:8], cfg.load_size) if held_items else None
@@ -267,10 +293,10 @@ def fit(
     if amp:
         net = net.to(memory_format=torch.channels_last)
     objective = _Objective(cfg, net, device, rng, cache)
-    opt_g = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=cfg.betas,
+    opt_g = torch.optim.Adam(objective.generator_params(), lr=cfg.lr, betas=cfg.betas,
                              weight_decay=cfg.weight_decay)
-    opt_d = (torch.optim.Adam(objective.aux.parameters(), lr=cfg.lr, betas=cfg.betas)
-             if len(objective.aux) else None)
+    d_params = objective.discriminator_params()
+    opt_d = torch.optim.Adam(d_params, lr=cfg.lr, betas=cfg.betas) if d_params else None
     train_net: nn.Module = net
     if ddp:
         train_net = nn.parallel.DistributedDataParallel(net)

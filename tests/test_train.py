@@ -1,0 +1,292 @@
+"""train/: the one loop `fit(config, on_event, cancel)` - a few steps of every objective family
+on a tiny generated folder, events, cancellation, checkpoint resume; simulated hints; data
+listing (folders, zip shards, globs) and the near-grey filter."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorstudio.core.color import rgb_to_lab
+from colorstudio.engine.tiny import TINY_CONFIGS
+from colorstudio.engine.weights import load_weights
+from colorstudio.nets import build
+from colorstudio.train.config import TrainConfig, load_recipe
+from colorstudio.train.data import ImageCache, Item, decode_square, list_items, split_items
+from colorstudio.train.fit import TrainEvent, fit
+from colorstudio.train.hints_sim import simulate_hints
+
+
+def _colour(seed: int, size: int = 40) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    f = rng.uniform(3, 9, 3)
+    rgb = np.stack([0.5 + 0.45 * np.sin(xx / f[0] + seed), 0.5 + 0.45 * np.cos(yy / f[1]),
+                    0.5 + 0.45 * np.sin((xx - yy) / f[2])], -1)
+    return (rgb * 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    """10 colour photos (one in a sub-folder), 2 near-grey ones, one broken file."""
+    d = tmp_path_factory.mktemp("photos")
+    (d / "sub").mkdir()
+    for i in range(10):
+        Image.fromarray(_colour(i)).save(d / ("sub" if i == 0 else ".") / f"c{i:02d}.png")
+    g = _colour(50)[..., :1].repeat(3, 2)
+    Image.fromarray(g).save(d / "grey.png")
+    sepia_ish = np.clip(g.astype(int) + [3, 1, -2], 0, 255).astype(np.uint8)  # chroma ~2
+    Image.fromarray(sepia_ish).save(d / "almost_grey.jpg", quality=95)
+    (d / "broken.jpg").write_bytes(b"\xff\xd8 broken")
+    (d / "readme.txt").write_text("not an image")
+    return d
+
+
+FAMILIES = {
+    "regress": ("mane2021_cnn", {"mse": 1.0}, "lab_l50_ab128"),
+    "guided": ("guided_unet", {"class": 1.0, "huber": 10.0}, "lab_l50_ab110"),
+    "gan_ab": ("roshana2023_pix2pix", {"l1": 100.0, "adv": 1.0}, "lab_l50_ab110"),
+    "gan_rgb": ("mathur2023_gan", {"cosine": 1.0, "adv": 1.0, "diversity": 0.1}, "rgb_tanh"),
+    "cycle": ("mahajan2022_cyclegan", {"adv": 1.0, "cycle": 10.0}, "rgb_tanh"),
+}
+
+
+def _cfg(photos: Path, out: Path, objective: str, **kw) -> TrainConfig:
+    arch, losses, norm = FAMILIES[objective]
+    base = dict(arch=arch, config=dict(TINY_CONFIGS[arch]), objective=objective,
+                normalisation=norm, data=[str(photos)], holdout=2, load_size=32, size=32,
+                batch=4, steps=3, lr=1e-3, losses=losses, out=str(out), cache_dir="",
+                device="cpu", checkpoint_every=2, preview_every=2, log_every=1, seed=3)
+    if objective == "guided":
+        base["rebalance"] = 0.5
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _params(module: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+@pytest.mark.parametrize("objective", list(FAMILIES))
+def test_fit_runs_each_objective_family(photos: Path, tmp_path: Path, objective: str):
+    cfg = _cfg(photos, tmp_path / "run", objective)
+    events: list[TrainEvent] = []
+    res = fit(cfg, on_event=events.append)
+    assert not res.cancelled and res.steps == 3 and res.device == "cpu"
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "scan" and "start" in kinds and kinds[-1] == "done"
+    steps = [e for e in events if e.kind == "step"]
+    assert [e.step for e in steps] == [1, 2, 3] and all(e.total == 3 for e in steps)
+    for e in steps:
+        assert e.losses and all(np.isfinite(v) for v in e.losses.values()), e.losses
+        assert e.images_per_s > 0 and e.eta_s >= 0
+    if objective in ("gan_ab", "gan_rgb"):
+        assert {"g_adv", "d"} <= set(steps[0].losses)
+    if objective == "cycle":
+        assert {"adv", "cycle", "d"} <= set(steps[0].losses)
+    previews = [e for e in events if e.kind == "preview"]
+    assert previews and previews[0].preview.dtype == np.uint8
+    assert previews[0].preview.shape[1:] == (3 * 32, 3)  # grey | result | truth
+    assert [e.step for e in events if e.kind == "checkpoint"] == [2]
+    # The weights are the inference network only, and load strictly into a fresh one.
+    assert res.weights.is_file() and events[-1].weights == str(res.weights)
+    fresh = build(cfg.arch, cfg.config)
+    before = _params(fresh)
+    load_weights(fresh, res.weights)
+    assert any(not torch.equal(a, b) for a, b in zip(before, _params(fresh)))
+    assert (tmp_path / "run" / "config.json").is_file()
+    assert sum(p.numel() for p in fresh.parameters()) == res.params
+
+
+def test_cycle_objective_trains_both_generators(photos: Path, tmp_path: Path, monkeypatch):
+    """Unpaired training must update F (colour -> grey) too: the cycle loss is its signal."""
+    from colorstudio.train import fit as fit_mod
+
+    seen: dict[str, list[torch.Tensor]] = {}
+    real_init = fit_mod._Objective.__init__
+
+    def spy(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        seen["f0"] = _params(self.aux["f"])
+        seen["obj"] = self  # type: ignore[assignment]
+
+    monkeypatch.setattr(fit_mod._Objective, "__init__", spy)
+    fit(_cfg(photos, tmp_path / "cyc", "cycle", steps=3))
+    f_after = _params(seen["obj"].aux["f"])  # type: ignore[attr-defined]
+    changed = sum(not torch.equal(a, b) for a, b in zip(seen["f0"], f_after))
+    assert changed > 0, "the colour -> grey generator F never learns"
+
+
+def test_cancel_mid_run_returns_cancelled_without_weights(photos: Path, tmp_path: Path):
+    cfg = _cfg(photos, tmp_path / "run", "regress", steps=50, checkpoint_every=100)
+    events: list[TrainEvent] = []
+
+    def cancel() -> bool:
+        return sum(e.kind == "step" for e in events) >= 2
+
+    res = fit(cfg, on_event=events.append, cancel=cancel)
+    assert res.cancelled and res.steps == 2
+    assert events[-1].kind == "cancelled" and events[-1].weights == ""
+    assert not (tmp_path / "run" / "weights.safetensors").exists()
+    assert (tmp_path / "run" / "checkpoint.pt").is_file()  # kept for a later resume
+
+
+def test_cancel_during_the_scan_returns_cancelled(photos: Path, tmp_path: Path):
+    cfg = _cfg(photos, tmp_path / "run", "regress", cache_dir=str(tmp_path / "cache"))
+    res = fit(cfg, cancel=lambda: True)
+    assert res.cancelled and res.steps == 0
+    assert not (tmp_path / "run" / "weights.safetensors").exists()
+    # The interrupted scan was not cached as if complete: a later run sees every photo.
+    events: list[TrainEvent] = []
+    fit(cfg, on_event=events.append)
+    cache = ImageCache.build(split_items(list_items(cfg.data), 2, cfg.seed)[0], 32,
+                             tmp_path / "cache")
+    assert len(cache) == 8 and events[-1].kind == "done"
+
+
+def test_checkpoint_resume_continues_from_the_saved_step(photos: Path, tmp_path: Path):
+    cfg = _cfg(photos, tmp_path / "run", "gan_ab", steps=5, checkpoint_every=100)
+    first: list[TrainEvent] = []
+    res = fit(cfg, on_event=first.append,
+              cancel=lambda: sum(e.kind == "step" for e in first) >= 3)
+    assert res.cancelled and res.steps == 3
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 3 and state["aux"] and state["opt_d"]
+    second: list[TrainEvent] = []
+    res = fit(cfg, on_event=second.append)
+    start = next(e for e in second if e.kind == "start")
+    assert start.step == 3 and "resumed" in start.message
+    assert [e.step for e in second if e.kind == "step"] == [4, 5]
+    assert res.steps == 5 and not res.cancelled and res.weights.is_file()
+    # resume=False ignores the checkpoint and starts over.
+    third: list[TrainEvent] = []
+    fit(cfg, on_event=third.append, resume=False)
+    assert [e.step for e in third if e.kind == "step"] == [1, 2, 3, 4, 5]
+
+
+def test_init_from_previous_stage_weights(photos: Path, tmp_path: Path):
+    stage0 = fit(_cfg(photos, tmp_path / "s0", "regress", steps=2))
+    cfg = _cfg(photos, tmp_path / "s1", "regress", steps=1, lr=0.0, init=str(stage0.weights))
+    stage1 = fit(cfg)
+    a, b = build(cfg.arch, cfg.config), build(cfg.arch, cfg.config)
+    load_weights(a, stage0.weights)
+    load_weights(b, stage1.weights)
+    # lr = 0: the weights are the previous stage's (BatchNorm statistics may move).
+    for (k, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        if "running" not in k and "num_batches" not in k:
+            assert torch.equal(x, y), k
+
+
+# ------------------------------------------------------------------ simulated hints
+
+def test_simulated_hints_carry_the_ground_truth_mean_colour():
+    rng = np.random.default_rng(0)
+    ab = torch.from_numpy(rng.uniform(-0.8, 0.8, (6, 2, 24, 32)).astype(np.float32))
+    for p_stroke in (0.0, 1.0):
+        # One hint per image (geometric with p = 1): its colour is the mean truth under it.
+        hint_ab, mask = simulate_hints(ab, np.random.default_rng(1), p_none=0.0, p_geom=1.0,
+                                       p_stroke=p_stroke)
+        assert hint_ab.shape == ab.shape and mask.shape == (6, 1, 24, 32)
+        assert set(torch.unique(mask).tolist()) <= {0.0, 1.0}
+        for i in range(6):
+            sel = mask[i, 0] > 0
+            assert sel.any()
+            assert torch.all(hint_ab[i][:, ~sel] == 0)
+            expected = ab[i][:, sel].mean(1)
+            assert torch.allclose(hint_ab[i][:, sel], expected[:, None].expand(-1, int(sel.sum())),
+                                  atol=1e-6)
+    # Many hints of a constant-colour image: every hint carries exactly that colour.
+    flat = torch.zeros(3, 2, 20, 20)
+    flat[:, 0], flat[:, 1] = 0.3, -0.2
+    hint_ab, mask = simulate_hints(flat, np.random.default_rng(2), p_none=0.0, p_geom=0.05)
+    sel = mask[:, 0] > 0
+    assert sel.sum() > 20
+    assert torch.allclose(hint_ab[:, 0][sel], torch.tensor(0.3))
+    assert torch.allclose(hint_ab[:, 1][sel], torch.tensor(-0.2))
+
+
+def test_simulated_hints_none_and_rate():
+    ab = torch.rand(8, 2, 16, 16)
+    hint_ab, mask = simulate_hints(ab, np.random.default_rng(0), p_none=1.0)
+    assert mask.sum() == 0 and hint_ab.abs().sum() == 0
+    _, mask = simulate_hints(ab, np.random.default_rng(0), p_none=0.0, p_geom=0.5)
+    assert all(mask[i].sum() > 0 for i in range(8))
+
+
+# ------------------------------------------------------------------ data
+
+def test_list_items_reads_folders_zip_shards_and_globs(photos: Path, tmp_path: Path):
+    folder_items = list_items([str(photos)])
+    names = [Path(i.path).name for i in folder_items]
+    assert len(folder_items) == 13 and "readme.txt" not in names and "c00.png" in names
+    assert all(i.member == "" for i in folder_items)
+    shard = tmp_path / "shard-000.zip"
+    with zipfile.ZipFile(shard, "w") as z:
+        for p in sorted(photos.glob("c0[1-4].png")):
+            z.write(p, f"imgs/{p.name}")
+        z.writestr("imgs/notes.txt", "x")
+        z.writestr("LICENSE", "x")
+    zitems = list_items([str(shard)])
+    assert [i.member for i in zitems] == [f"imgs/c0{k}.png" for k in range(1, 5)]
+    assert zitems[0].read() == (photos / "c01.png").read_bytes()
+    both = list_items([str(tmp_path / "shard-*.zip"), str(photos / "c05.png"),
+                       str(tmp_path / "absent")])
+    assert len(both) == 5
+    train, held = split_items(folder_items, 3, seed=0)
+    assert len(held) == 3 and len(train) == 10 and not set(train) & set(held)
+    assert split_items(folder_items, 3, seed=0) == (train, held)  # fixed seed
+    assert len(split_items(folder_items, 0.5, seed=0)[1]) == 7
+
+
+def test_image_cache_skips_near_grey_and_unreadable(photos: Path, tmp_path: Path):
+    items = list_items([str(photos)])
+    progress: list[tuple[int, int]] = []
+    cache = ImageCache.build(items, 24, tmp_path / "cache", progress=lambda i, n:
+                             progress.append((i, n)))
+    assert cache.images.shape == (10, 24, 24, 3) and cache.images.dtype == np.uint8
+    assert (cache.report.usable, cache.report.grey, cache.report.unreadable) == (10, 2, 1)
+    assert progress and progress[0] == (0, 13)
+    for img in cache.images:
+        lab = rgb_to_lab(img.astype(np.float32) / 255)
+        assert np.hypot(lab[..., 1], lab[..., 2]).mean() > 4
+    again = ImageCache.build(items, 24, tmp_path / "cache")  # from the saved cache
+    assert np.array_equal(again.images, cache.images) and again.report == cache.report
+    kept = ImageCache.build(items, 24, keep_grey=True)  # the grey domain of unpaired runs
+    assert kept.report.usable == 12 and kept.report.grey == 0
+    zipped = tmp_path / "z.zip"
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.write(photos / "c03.png", "c03.png")
+    zcache = ImageCache.build([Item(str(zipped), "c03.png"), Item(str(zipped), "missing.png")],
+                              24)
+    assert zcache.report.usable == 1 and zcache.report.unreadable == 1
+
+
+def test_decode_square_and_batches():
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(_colour(1, 60)[:, :40]).save(buf, "PNG")  # 40 wide, 60 high
+    sq = decode_square(buf.getvalue(), 32)
+    assert sq.shape == (32, 32, 3) and sq.dtype == np.uint8
+    assert decode_square(b"garbage", 32) is None
+    cache = ImageCache(np.stack([_colour(i, 32) for i in range(5)]), None)  # type: ignore[arg-type]
+    batch = next(cache.batches(3, 24, np.random.default_rng(0), torch.device("cpu")))
+    assert batch.shape == (3, 3, 24, 24) and 0 <= batch.min() and batch.max() <= 1
+
+
+def test_recipes_parse_into_configs():
+    recipes = sorted(Path(__file__).resolve().parents[1].glob("training/recipes/*.toml"))
+    assert len(recipes) == 7
+    for r in recipes:
+        model, stages = load_recipe(r)
+        assert model["id"] and stages
+        for st in stages:
+            assert st.arch in TINY_CONFIGS and st.objective in FAMILIES
+            build(st.arch, st.config)  # the recipe's config fits its architecture
+    with pytest.raises(ValueError, match="unknown training options"):
+        TrainConfig.from_dict({"arch": "mane2021_cnn", "learning_rate": 1})
