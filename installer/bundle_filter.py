@@ -16,7 +16,7 @@ EXCLUDED_MODULES = [
     "IPython", "jupyter_client", "tkinter", "_tkinter", "pydoc_data", "lib2to3",
     # torch's compiler stack (torch.compile is not used): sympy, networkx, jinja2, triton
     "sympy", "networkx", "jinja2", "triton", "torchvision", "torchaudio",
-    "torch.utils.tensorboard", "tensorboard", "torch.testing._internal",
+    "torch.utils.tensorboard", "tensorboard",
     # Qt modules PySide6 ships but the app does not use (QtCore, QtGui, QtWidgets,
     # QtOpenGL, QtOpenGLWidgets and QtSvg stay)
     "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtQuickControls2",
@@ -31,9 +31,12 @@ EXCLUDED_MODULES = [
 # Destination paths (inside the bundle) of collected files that are dropped.
 EXCLUDED_FILES = [
     # torch: C++ headers, test programs and test libraries, CMake files, static libs
-    "torch/include/*", "torch/bin/*", "torch/test/*", "torch/share/*",
+    "torch/include/*", "torch/test/*", "torch/share/*",
+    # torch/bin: C++ test programs and protoc; torch_shm_manager stays (torch checks for it)
+    "torch/bin/*Test", "torch/bin/test_*", "torch/bin/protoc*", "torch/bin/*.pt",
+    "torch/bin/*.ptl", "torch/bin/upgrader_models/*",
     "torch/lib/*_test.so", "torch/lib/libbackend_with_compiler.so",
-    "torch/lib/libaoti_custom_ops.so", "torch/lib/*.a", "torch/testing/_internal/*",
+    "torch/lib/libaoti_custom_ops.so", "torch/lib/*.a",
     "torch/_inductor/*", "torch/utils/benchmark/*", "torchgen/packaged/*",
     # Qt: QML/Quick, networking, SQL, printing, Wayland compositor, virtual keyboard parts
     "PySide6/Qt/qml/*", "PySide6/Qt/plugins/qmltooling/*", "PySide6/Qt/plugins/sqldrivers/*",

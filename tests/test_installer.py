@@ -272,14 +272,15 @@ def test_deb_layout_from_a_stand_in_bundle(tmp_path: Path) -> None:
 
 def test_bundle_filter_drops_tests_headers_cuda_and_unused_qt() -> None:
     keep = bundle_filter.keep_entry
-    for dropped in ("torch/include/ATen/ATen.h", "torch/bin/test_api",
+    for dropped in ("torch/include/ATen/ATen.h", "torch/bin/test_api", "torch/bin/TCPStoreTest",
+                    "torch/bin/protoc-3.13.0.0",
                     "torch/lib/libtorchbind_test.so", "torch/test/foo.py",
                     "PySide6/Qt/qml/QtQuick/qmldir", "PySide6/Qt/lib/libQt6Quick.so.6",
                     "PySide6/Qt/plugins/sqldrivers/libqsqlite.so",
                     "nvidia/cudnn/lib/libcudnn.so.9", "torch/lib/libtorch_cuda.so",
                     "qtawesome\\tests\\test_qtawesome.py"):
         assert not keep(dropped), dropped
-    for kept in ("torch/lib/libtorch_cpu.so", "torch/lib/libc10.so", "torch/lib/libgomp.so.1",
+    for kept in ("torch/lib/libtorch_cpu.so", "torch/bin/torch_shm_manager", "torch/lib/libc10.so", "torch/lib/libgomp.so.1",
                  "PySide6/Qt/plugins/platforms/libqxcb.so",
                  "PySide6/Qt/plugins/platforms/libqoffscreen.so",
                  "PySide6/Qt/plugins/imageformats/libqjpeg.so", "PySide6/Qt/lib/libQt6Svg.so.6",
