@@ -60,7 +60,10 @@ def from_unit_float(img: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
 
 def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
     rgb = np.asarray(rgb, dtype=np.float32)
-    return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    # np.where evaluates both branches: keep the power's base positive (no NaN warnings for
+    # slightly negative, out-of-gamut values, which take the linear branch anyway).
+    curve = ((np.maximum(rgb, 0.04045) + 0.055) / 1.055) ** 2.4
+    return np.where(rgb <= 0.04045, rgb / 12.92, curve).astype(np.float32)
 
 
 def linear_to_srgb(lin: np.ndarray) -> np.ndarray:
