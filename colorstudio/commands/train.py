@@ -46,10 +46,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 class _Progress:
     """One status line on stderr: bar, step, loss, images/s, ETA."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
         self.start = time.perf_counter()
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self.last_print = 0.0
 
     def __call__(self, e) -> None:  # e: colorstudio.train.fit.TrainEvent
@@ -127,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
 
         scan = scan_folder(args.data)
         print(f"{args.data}: {scan.summary()}")
+        if not scan.enough:
+            raise ColorStudioError(f"{args.data}: {scan.warning()}")
         if scan.warning():
             print(f"warning: {scan.warning()}", file=sys.stderr)
         result = job.run(_Progress(), lambda: stop["requested"], resume=args.resume, scan=scan)
