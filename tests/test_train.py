@@ -290,3 +290,26 @@ def test_recipes_parse_into_configs():
             build(st.arch, st.config)  # the recipe's config fits its architecture
     with pytest.raises(ValueError, match="unknown training options"):
         TrainConfig.from_dict({"arch": "mane2021_cnn", "learning_rate": 1})
+
+
+def test_export_replaces_only_its_own_weights(tmp_path: Path):
+    """Re-exporting `portraits` must not delete `portraits-1920s` (ids may contain '-')."""
+    from colorstudio.core.cards import load_card
+    from colorstudio.train.export import weights_files, write_model
+
+    def export(model_id: str, seed: int):
+        torch.manual_seed(seed)
+        net = build("mane2021_cnn", TINY_CONFIGS["mane2021_cnn"])
+        cfg = TrainConfig(arch="mane2021_cnn", config=TINY_CONFIGS["mane2021_cnn"],
+                          normalisation="lab_l50_ab128")
+        return write_model(net, {"id": model_id, "name": model_id, "paper": "p"}, cfg, tmp_path)
+
+    other = export("portraits-1920s", 0)
+    first = export("portraits", 1)
+    second = export("portraits", 2)  # new weights: the old file of this id goes
+    assert not first.weights_path.exists() and second.weights_path.is_file()
+    assert other.weights_path.is_file()
+    assert load_card(tmp_path / "portraits-1920s.toml").verify()
+    assert weights_files(tmp_path, "portraits") == [second.weights_path]
+    assert weights_files(tmp_path, "portraits-1920s") == [other.weights_path]
+    assert oct(second.weights_path.stat().st_mode & 0o777) == oct(0o644)

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import os
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -40,6 +41,14 @@ def hardware_string(device: str = "cpu") -> str:
     return f"{os.cpu_count()} CPU cores ({cpu})"
 
 
+def weights_files(models_dir: Path, model_id: str) -> list[Path]:
+    """The `<id>-<sha8>.safetensors` files of exactly this id (not of `<id>-other`, whose
+    name also starts with `<id>-`)."""
+    pattern = re.compile(re.escape(model_id) + r"-[0-9a-f]{8}\.safetensors")
+    return sorted(p for p in Path(models_dir).glob(f"{model_id}-*.safetensors")
+                  if pattern.fullmatch(p.name))
+
+
 def write_model(net: torch.nn.Module, meta: dict, cfg: TrainConfig, models_dir: Path,
                 extra: dict | None = None, half: bool = True) -> ModelCard:
     """Write weights (fp16 by default) and a card; older weight files of the same id go."""
@@ -49,7 +58,7 @@ def write_model(net: torch.nn.Module, meta: dict, cfg: TrainConfig, models_dir: 
     save_weights(net, tmp, {"arch": cfg.arch, "id": model_id}, half=half)
     digest = sha256_file(tmp)
     final = models_dir / f"{model_id}-{digest[:8]}.safetensors"
-    for old in models_dir.glob(f"{model_id}-*.safetensors"):
+    for old in weights_files(models_dir, model_id):
         if old != final:
             old.unlink()
     os.replace(tmp, final)

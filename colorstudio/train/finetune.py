@@ -50,7 +50,7 @@ from ..engine.weights import load_weights
 from ..nets import build
 from .config import TrainConfig
 from .data import GREY_CHROMA, IMAGE_EXTS, ImageCache, Item, decode_square, mean_chroma, split_items
-from .export import hardware_string, write_model
+from .export import hardware_string, weights_files, write_model
 from .finetune_archs import (ARCH_DEFAULTS, UNPAIRED_ARCHS, can_resume, default_name,
                              model_id_for, work_dir_for)
 from .fit import TrainEvent, fit, preview_rows
@@ -447,7 +447,7 @@ class FineTuneJob:
             card = write_model(net, meta, cfg, self.models_dir, extra)
         except BaseException:
             # write_model replaces the weights before the card: never leave one without the other
-            for p in self.models_dir.glob(f"{self.model_id}-*.safetensors"):
+            for p in weights_files(self.models_dir, self.model_id):
                 if not (self.models_dir / f"{self.model_id}.toml").is_file():
                     p.unlink(missing_ok=True)
             raise
