@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return self_test(args)
     if args.command is None:
-        args = ap.parse_args(["gui", *(argv or [])])
+        # Only global options were given (`colorstudio --models-dir D`): they come before
+        # the implied sub-command, and from sys.argv when called as the console script.
+        args = ap.parse_args([*(sys.argv[1:] if argv is None else argv), "gui"])
     try:
         return int(args._run(args) or 0)
     except ColorStudioError as exc:

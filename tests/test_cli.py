@@ -264,3 +264,16 @@ def test_console_entry_points(tmp_path: Path):
         res = subprocess.run([str(exe), "colorize", str(tmp_path / "x.png"), "--size", "1"],
                              capture_output=True, text=True, env=env, timeout=120)
         assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_no_command_starts_the_gui_with_the_global_options(tmp_path: Path, monkeypatch):
+    import colorstudio.commands.gui as gui
+
+    seen = {}
+    monkeypatch.setattr(gui, "run", lambda args: seen.setdefault("args", args) and 0)
+    assert main(["--models-dir", str(tmp_path)]) == 0
+    assert seen["args"].command == "gui" and seen["args"].models_dir == [tmp_path]
+    seen.clear()
+    monkeypatch.setattr(sys, "argv", ["colorstudio", "--models-dir", str(tmp_path), "-v"])
+    assert main() == 0
+    assert seen["args"].models_dir == [tmp_path] and seen["args"].verbose
