@@ -289,3 +289,31 @@ def test_model_store_caches_and_reports_errors(tiny_models: Path, tmp_path: Path
         store.load("tampered", CPU)
     with pytest.raises(ModelError, match="no models"):
         ModelStore([tmp_path / "empty"]).default_id()
+
+
+def test_hints_land_where_they_were_placed_in_original_coordinates(tiny_store):
+    """A fake hint network that paints exactly its hint input: the full-resolution chroma
+    must carry the hint's colour at the hint's original-pixel position, and none far away."""
+    from colorstudio.core.hints import rgb_chroma
+
+    class Echo(torch.nn.Module):
+        output = "ab"
+        uses_hints = True
+
+        def predict(self, l, hint_ab=None, hint_mask=None):
+            assert hint_ab is not None and hint_mask is not None
+            return hint_ab * hint_mask  # already in ab / 110
+
+    card = tiny_store.card("tiny_guided_unet")
+    model = LoadedModel(card, Echo(), CPU)
+    height, width = 600, 900  # working size 64: scale 64 / 900
+    l_star = np.full((height, width), 55.0, np.float32)
+    hints = HintSet(points=(HintPoint(700.0, 150.0, 40, (40, 90, 200)),))
+    res = colorize_l(model, l_star, hints)
+    a, b = rgb_chroma((40, 90, 200))
+    at = res.ab[150, 700]
+    assert abs(at[0] - a) < 0.2 * abs(a) + 1 and abs(at[1] - b) < 0.2 * abs(b) + 1
+    far = np.hypot(*np.meshgrid(np.arange(width) - 700, np.arange(height) - 150)) > 150
+    assert np.abs(res.ab[far]).max() < 1.0
+    # The mirrored position carries nothing: x and y are not swapped or flipped.
+    assert np.abs(res.ab[450, 200]).max() < 1.0 and np.abs(res.ab[150, 200]).max() < 1.0
