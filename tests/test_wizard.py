@@ -24,6 +24,7 @@ from colorstudio.core import cards as card_io
 from colorstudio.core.cards import load_card
 
 SHOTS = os.environ.get("COLORSTUDIO_SCREENSHOTS")
+LONG = 600_000  # ms: an upper bound for a loaded CI machine; the waits end on signals
 
 
 def shot(widget, name: str) -> None:
@@ -51,8 +52,12 @@ def trainer(qtbot, tiny_models: Path, user_dir: Path):
 
 
 @pytest.fixture
-def wizard(qtbot, trainer):
+def wizard(qtbot, trainer, monkeypatch: pytest.MonkeyPatch):
     from colorstudio.ui.wizard import TrainingWizard
+
+    # No modal question may block a test (or its teardown): "Yes" unless a test says otherwise.
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)
 
     changed: list[int] = []
     services = SimpleNamespace(trainer=trainer, models_changed=lambda: changed.append(1))
@@ -99,7 +104,7 @@ def test_walk_the_wizard_train_pause_cancel_resume_save(qtbot, wizard, trainer, 
     # Page 1: drop the folder; it is scanned in the background.
     page = wizard.folder_page
     assert wizard.currentId() == PAGE_FOLDER and not nxt.isEnabled()
-    with qtbot.waitSignal(trainer.scanned, timeout=30000):
+    with qtbot.waitSignal(trainer.scanned, timeout=LONG):
         drop_folder(page.drop, photos)
     assert page.path.text() == str(photos)
     assert "12 usable colour photos" in page.counts.text()
@@ -141,9 +146,9 @@ def test_walk_the_wizard_train_pause_cancel_resume_save(qtbot, wizard, trainer, 
     assert nxt.text() == "Start training"
     click(qtbot, nxt)
     assert wizard.currentId() == PAGE_LIVE
-    qtbot.waitUntil(lambda: live.pause.text() == "Resume", timeout=60000)
+    qtbot.waitUntil(lambda: live.pause.text() == "Resume", timeout=LONG)
     qtbot.waitUntil(lambda: live.curve.point_count() > 0 and live.previews.updates > 0,
-                    timeout=10000)
+                    timeout=LONG)
     assert live.previews.before is not None  # the base model's previews
     assert all(lab.pixmap() is not None and not lab.pixmap().isNull()
                for lab in live.previews.cells[0])
@@ -156,12 +161,12 @@ def test_walk_the_wizard_train_pause_cancel_resume_save(qtbot, wizard, trainer, 
     hold["at"] = 10
     click(qtbot, live.pause)
     qtbot.waitUntil(lambda: live.pause.text() == "Resume" and trainer.last_step >= 10,
-                    timeout=60000)
-    qtbot.waitUntil(lambda: live.curve.point_count() > points, timeout=10000)
+                    timeout=LONG)
+    qtbot.waitUntil(lambda: live.curve.point_count() > points, timeout=LONG)
     assert live.previews.updates > updates  # previews refreshed during training
 
     # Cancel: the loop stops, keeps a checkpoint and writes no model.
-    with qtbot.waitSignal(trainer.cancelled, timeout=60000):
+    with qtbot.waitSignal(trainer.cancelled, timeout=LONG):
         click(qtbot, live.cancel)
     assert "Stopped at step" in live.status.text() and live.resume.isVisible()
     assert not nxt.isEnabled()
@@ -172,10 +177,10 @@ def test_walk_the_wizard_train_pause_cancel_resume_save(qtbot, wizard, trainer, 
     # Resume from the checkpoint and let it finish; the wizard moves to the result page.
     phases: list[str] = []
     trainer.phase.connect(phases.append)
-    with qtbot.waitSignal(trainer.finished, timeout=120000):
+    with qtbot.waitSignal(trainer.finished, timeout=LONG):
         click(qtbot, live.resume)
     assert any("resumed at step" in p for p in phases)
-    qtbot.waitUntil(lambda: wizard.currentId() == PAGE_RESULT, timeout=10000)
+    qtbot.waitUntil(lambda: wizard.currentId() == PAGE_RESULT, timeout=LONG)
 
     # Page 4: base vs fine-tuned, side-by-side previews, save under a name.
     res = wizard.result_page
@@ -193,7 +198,7 @@ def test_walk_the_wizard_train_pause_cancel_resume_save(qtbot, wizard, trainer, 
     qtbot.keyClicks(res.name, "Harbour streets")
     assert not res.error.isVisible() and finish.isEnabled()
     shot(wizard, "4_result")
-    with qtbot.waitSignal(wizard.modelSaved, timeout=10000) as saved:
+    with qtbot.waitSignal(wizard.modelSaved, timeout=LONG) as saved:
         click(qtbot, finish)
     card = saved.args[0]
     assert card.id == "harbour_streets" and not wizard.isVisible()
@@ -208,13 +213,13 @@ def test_walk_the_wizard_train_pause_cancel_resume_save(qtbot, wizard, trainer, 
 def test_too_few_photos_warn_and_block(qtbot, wizard, trainer, tmp_path: Path):
     few = make_photo_folder(tmp_path / "few", n=3)
     page = wizard.folder_page
-    with qtbot.waitSignal(trainer.scanned, timeout=30000):
+    with qtbot.waitSignal(trainer.scanned, timeout=LONG):
         qtbot.keyClicks(page.path, str(few))
         qtbot.keyClick(page.path, Qt.Key.Key_Return)
     assert "3 usable colour photos" in page.counts.text()
     assert page.warning.isVisible() and "at least 4" in page.warning.text()
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
-    with qtbot.waitSignal(trainer.scanFailed, timeout=30000):
+    with qtbot.waitSignal(trainer.scanFailed, timeout=LONG):
         page.path.clear()
         qtbot.keyClicks(page.path, str(tmp_path / "missing"))
         qtbot.keyClick(page.path, Qt.Key.Key_Return)
@@ -224,7 +229,7 @@ def test_too_few_photos_warn_and_block(qtbot, wizard, trainer, tmp_path: Path):
 def test_unpaired_option_needs_a_cyclegan_base_and_a_scan_folder(qtbot, wizard, trainer,
                                                                  tmp_path: Path):
     photos = make_photo_folder(tmp_path / "photos")
-    with qtbot.waitSignal(trainer.scanned, timeout=30000):
+    with qtbot.waitSignal(trainer.scanned, timeout=LONG):
         drop_folder(wizard.folder_page.drop, photos)
     click(qtbot, wizard.button(QWizard.WizardButton.NextButton))
     opts = wizard.options_page
@@ -245,7 +250,7 @@ def test_closing_while_training_asks_then_stops_cleanly(qtbot, wizard, trainer, 
                                                         user_dir: Path,
                                                         monkeypatch: pytest.MonkeyPatch):
     photos = make_photo_folder(tmp_path / "photos")
-    with qtbot.waitSignal(trainer.scanned, timeout=30000):
+    with qtbot.waitSignal(trainer.scanned, timeout=LONG):
         drop_folder(wizard.folder_page.drop, photos)
     nxt = wizard.button(QWizard.WizardButton.NextButton)
     click(qtbot, nxt)
@@ -263,7 +268,7 @@ def test_closing_while_training_asks_then_stops_cleanly(qtbot, wizard, trainer, 
 
     trainer.losses.connect(pause_first, Qt.ConnectionType.DirectConnection)
     click(qtbot, nxt)  # a 10-minute budget: it will not end by itself during the test
-    qtbot.waitUntil(lambda: wizard.live_page.pause.text() == "Resume", timeout=60000)
+    qtbot.waitUntil(lambda: wizard.live_page.pause.text() == "Resume", timeout=LONG)
     answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
     asked: list[str] = []
 

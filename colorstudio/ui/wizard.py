@@ -595,7 +595,7 @@ class LivePage(QWizardPage):
         self.curve = LossCurve()
         mid.addWidget(self.curve, 1)
         self.previews = PreviewGrid()
-        mid.addWidget(self.previews)
+        mid.addWidget(self.previews, 0, Qt.AlignmentFlag.AlignTop)
         lay.addLayout(mid, 1)
         self.message = _note()
         self.message.setVisible(False)
