@@ -11,7 +11,8 @@
    (Inno Setup / the .app bundle, see installer/README.md);
 4. prints the durations, the size of the folder and the package, and the largest parts.
 
-`--skip-freeze` reuses the last PyInstaller folder (to rework the .deb only).
+`--skip-freeze` reuses the last PyInstaller folder and only replaces its models (new
+weights need no new freeze) before packaging.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=ROOT / "build",
                     help="scratch folder (staged models, PyInstaller output, package tree)")
     ap.add_argument("--skip-freeze", action="store_true",
-                    help="reuse the last PyInstaller folder")
+                    help="reuse the last PyInstaller folder (its models are replaced)")
     args = ap.parse_args(argv)
 
     from colorstudio import __version__
@@ -129,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     elif not folder.is_dir():
         say(f"error: --skip-freeze but {folder} does not exist")
         return 1
+    else:  # the models are plain data files: bring the frozen folder's set up to date
+        bundled = folder / "_internal" / "models"
+        shutil.rmtree(bundled, ignore_errors=True)
+        shutil.copytree(staged, bundled)
     t_freeze = time.perf_counter() - t1
     say(f"PyInstaller folder: {folder} ({dir_size(folder) / 2**20:.0f} MiB) "
         f"in {t_freeze / 60:.1f} min")
