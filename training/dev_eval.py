@@ -25,8 +25,13 @@ from colorstudio.train.config import load_recipe
 from colorstudio.train.data import ImageCache, list_items, split_items
 
 
+DEV_RECIPE = Path("training/recipes/guided_unet.toml")  # owns the dev split (holdout)
+
+
 def dev_images(recipe: Path, n: int) -> list[tuple[str, np.ndarray]]:
     _, stages = load_recipe(recipe)
+    if not any(s.holdout for s in stages):
+        _, stages = load_recipe(DEV_RECIPE)
     st = next(s for s in stages if s.holdout)
     _, held = split_items(list_items(st.data), st.holdout, st.seed)
     cache = ImageCache.build(held[:n], 256)
@@ -40,6 +45,7 @@ def main() -> int:
     ap.add_argument("--set", nargs="*", default=[])
     ap.add_argument("--hints", type=int, nargs="*", default=[0])
     ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--working-size", type=int, help="override the card's working size")
     args = ap.parse_args()
     meta, stages = load_recipe(args.recipe)
     cfg = dict(stages[-1].config)
@@ -51,15 +57,17 @@ def main() -> int:
     if weights.suffix == ".pt":
         net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True)["net"])
     else:
-        load_weights(net, weights)
+        load_weights(net, weights, strict=False)
     net.eval()
+    if args.working_size:
+        meta = {**meta, "working_size": args.working_size}
     card = card_from_dict({**meta, "version": "dev", "arch": stages[-1].arch, "config": cfg,
                            "normalisation": stages[-1].normalisation})
     model = LoadedModel(card, net, torch.device("cpu"))
     images = dev_images(args.recipe, args.n)
     for h in args.hints:
         r = evaluate(model, Path("dev"), h, images=images)
-        print(json.dumps({"set": args.set, "hints": h, "psnr": r.psnr, "grey_psnr": r.grey_psnr,
+        print(json.dumps({"set": args.set, "size": card.working_size, "hints": h, "psnr": r.psnr, "grey_psnr": r.grey_psnr,
                           "colourfulness": r.colourfulness, "truth_colourfulness":
                           r.truth_colourfulness, "ciede2000": r.ciede2000, "n": r.images}),
               flush=True)

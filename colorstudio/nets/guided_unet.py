@@ -9,7 +9,8 @@ the bottleneck, additive skips. Two heads, as in Zhang et al.:
     temperature `temperature` -> vivid automatic colours;
   * a regression head at 1/2 resolution (smooth-L1), which follows hints precisely.
 `predict()` blends them: the regression output where hints are near (the mask, dilated and
-blurred), the annealed-mean output elsewhere; `decode` picks "blend", "class" or "regress".
+blurred); elsewhere `reg + class_mix * (annealed - reg)`, which trades the regression head's
+accuracy (PSNR) for the classifier's vividness; `decode` picks "blend", "class" or "regress".
 """
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ class GuidedUNetConfig:
     bottleneck_blocks: int = 2
     bin_step: int = 10
     temperature: float = 0.38
+    # Cross-entropy with class rebalancing learns p(q) * w(q); dividing by w(q)**alpha at
+    # decoding undoes the bias (alpha = 1: the unbiased posterior; 0: the rebalanced one).
+    prior_correction: float = 0.0
     decode: str = "blend"
+    class_mix: float = 1.0  # away from hints: 0 = regression head, 1 = annealed mean
     hint_radius: int = 12  # pixels at 1/2 resolution over which hints override the prior
 
 
@@ -83,6 +88,8 @@ class GuidedUNet(ColorNet):
         self.fuse = nn.ModuleList(conv_block(w[i], w[i]) for i in range(len(w) - 1))
         bins = torch.from_numpy(gamut_bins(cfg.bin_step)) / 110.0
         self.register_buffer("bins", bins)  # (Q, 2) in ab/110
+        # log of the rebalancing weights used in training (zeros if none); see prior_correction.
+        self.register_buffer("log_class_weight", torch.zeros(len(bins)))
         self.class_head = nn.Conv2d(w[1], len(bins), 1)  # at 1/4
         self.reg_head = nn.Sequential(nn.Conv2d(w[0], 2, 3, 1, 1), nn.Tanh())  # at 1/2
 
@@ -112,7 +119,10 @@ class GuidedUNet(ColorNet):
 
     def annealed_mean(self, logits: torch.Tensor) -> torch.Tensor:
         """Class logits (B, Q, h, w) -> ab/110 (B, 2, h, w), annealed mean (Zhang et al. 2016)."""
-        p = torch.softmax(logits.float() / self.cfg.temperature, dim=1)
+        logits = logits.float()
+        if self.cfg.prior_correction:
+            logits = logits - self.cfg.prior_correction * self.log_class_weight.view(1, -1, 1, 1)
+        p = torch.softmax(logits / self.cfg.temperature, dim=1)
         return torch.einsum("bqhw,qc->bchw", p, self.bins.float())
 
     def predict(
@@ -125,6 +135,8 @@ class GuidedUNet(ColorNet):
             return reg
         prior = F.interpolate(self.annealed_mean(logits), size=reg.shape[-2:], mode="bilinear",
                               align_corners=False)
+        if self.cfg.decode == "blend" and self.cfg.class_mix != 1.0:
+            prior = reg + self.cfg.class_mix * (prior - reg)
         if self.cfg.decode == "class" or hint_mask is None or not bool(hint_mask.any()):
             return prior
         # Near hints the regression head is accurate; far from them the prior is more vivid.

@@ -86,6 +86,8 @@ class _Objective:
         self.weights = None
         if cfg.objective == "guided" and cfg.rebalance > 0:
             self.weights = self._class_weights(cache)
+            # Kept in the weights file so decoding can undo the rebalancing bias.
+            net.log_class_weight.copy_(self.weights.log().to(net.log_class_weight.device))
 
     def generator_params(self) -> list[nn.Parameter]:
         """What the generator optimiser steps: the network, and CycleGAN's F (colour -> grey),
@@ -107,6 +109,11 @@ class _Objective:
         prior = L.soft_encode(ab, bins, self.cfg.soft_sigma / 110).mean((0, 2, 3))
         return L.class_weights(prior / prior.sum(), self.cfg.rebalance).to(self.device)
 
+    @property
+    def _module(self) -> nn.Module:
+        """The network itself, also when `self.net` is a DistributedDataParallel wrapper."""
+        return getattr(self.net, "module", self.net)
+
     def l_net(self, lab: torch.Tensor) -> torch.Tensor:
         return lab[:, :1] / self.norm.l_scale - self.norm.l_shift
 
@@ -127,7 +134,7 @@ class _Objective:
                 loss = torch.zeros((), device=self.device)
                 if w.get("class", 0):
                     ab4 = F.adaptive_avg_pool2d(ab, logits.shape[-2:])
-                    target = L.soft_encode(ab4.float(), self.net.bins, cfg.soft_sigma / 110)
+                    target = L.soft_encode(ab4.float(), self._module.bins, cfg.soft_sigma / 110)
                     c = L.classification(logits, target, self.weights)
                     loss = loss + w["class"] * c
                     out["class"] = float(c.detach())
@@ -179,7 +186,7 @@ class _Objective:
         w, kind = self.cfg.losses, self.cfg.gan
         half = l_in.shape[0] // 2
         grey, colour = l_in[:half], rgb_t[half:]
-        g, f = self.net.g, self.aux["f"]
+        g, f = self._module.g, self.aux["f"]
         d_c, d_g = self.aux["d_colour"], self.aux["d_grey"]
         fake_c, fake_g = g(grey), f(colour)
         adv = L.adversarial(d_c(fake_c), True, kind) + L.adversarial(d_g(fake_g), True, kind)
