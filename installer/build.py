@@ -3,7 +3,8 @@
     python installer/build.py [--models DIR] [--dist DIR] [--skip-freeze]
 
 1. stages the bundled models: every card in `--models` (default: models/) whose weights
-   exist and match its sha256; cards without weights are left out with a warning;
+   exist, match its sha256 and load into the architecture being packaged; the others are
+   named and left out;
 2. runs PyInstaller on installer/colorstudio.spec (a one-folder build, build/pyinstaller/);
 3. on Linux, wraps the folder into `dist/colorstudio_<version>_<arch>.deb` with dpkg-deb
    (/opt/colorstudio, a /usr/bin/colorstudio launcher, .desktop entry, icons, MIME
@@ -48,6 +49,22 @@ def torch_runtime() -> str:
     return f"{version} ({'CUDA ' + cuda if cuda else 'CPU build'})"
 
 
+def _load_problem(card) -> str | None:  # card: ModelCard
+    """Why the card's network cannot be built and loaded with the code being packaged, or
+    None (weights saved before an architecture change fail here, not on the user's machine)."""
+    import torch
+
+    from colorstudio.core.errors import ModelError
+    from colorstudio.engine.models import ModelStore
+
+    store = ModelStore([card.path.parent])
+    try:
+        store.load(card.id, torch.device("cpu"))
+    except ModelError as exc:
+        return str(exc)
+    return None
+
+
 def stage_models(src: Path, dst: Path) -> list[str]:
     """Copy shippable cards (weights present, sha256 verified) from src to dst; -> their ids."""
     from colorstudio.core.cards import load_card
@@ -68,6 +85,10 @@ def stage_models(src: Path, dst: Path) -> list[str]:
             continue
         if not card.verify():
             say(f"warning: {card.id} left out: weights do not match the card's sha256")
+            continue
+        problem = _load_problem(card)
+        if problem:
+            say(f"warning: {card.id} left out: {problem}")
             continue
         shutil.copy2(card_path, dst / card_path.name)
         shutil.copy2(card.weights_path, dst / card.weights)  # type: ignore[arg-type]
