@@ -61,7 +61,7 @@ def _load_problem(card) -> str | None:  # card: ModelCard
     try:
         store.load(card.id, torch.device("cpu"))
     except ModelError as exc:
-        return str(exc)
+        return " ".join(str(exc).split())  # torch's message spans lines
     return None
 
 

@@ -270,6 +270,26 @@ def test_deb_layout_from_a_stand_in_bundle(tmp_path: Path) -> None:
     assert (root / "usr/bin/colorstudio").read_text() == linux_package.LAUNCHER
 
 
+def test_build_stages_only_models_that_verify_and_load(two_models: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import build
+
+    cards = sorted(two_models.glob("*.toml"))
+    (two_models / "no_weights.toml").write_text(
+        cards[0].read_text().replace('id = "tiny_guided_unet"', 'id = "no_weights"')
+        .replace('weights = "tiny_guided_unet-', 'weights = "missing-'))
+    # A card whose architecture no longer fits its weights (as after a code change).
+    mane = two_models / "tiny_mane2021_cnn.toml"
+    mane.write_text(re.sub(r"widths = \[[^\]]*\]", "widths = [4, 8, 16]", mane.read_text()))
+    shipped = build.stage_models(two_models, tmp_path / "staged")
+    out = capsys.readouterr().out
+    assert shipped == ["tiny_guided_unet"]
+    assert sorted(p.name for p in (tmp_path / "staged").iterdir()) == sorted(
+        [p.name for p in two_models.glob("tiny_guided_unet*")])
+    assert "no_weights left out: no weights" in out
+    assert re.search(r"tiny_mane2021_cnn left out: .*weights do not fit the architecture", out)
+
+
 def test_bundle_filter_drops_tests_headers_cuda_and_unused_qt() -> None:
     keep = bundle_filter.keep_entry
     for dropped in ("torch/include/ATen/ATen.h", "torch/bin/test_api", "torch/bin/TCPStoreTest",
