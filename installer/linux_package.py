@@ -214,6 +214,9 @@ def system_dependencies(folder: Path) -> tuple[list[str], list[str], list[str]]:
     unknown: set[str] = set()
     owners: dict[str, str | None] = {}
     root = str(folder.resolve())
+    # Bundled libraries that ldd cannot place (wheels' private lib folders, libraries opened
+    # by path with ctypes first) are inside the package: not dependencies.
+    bundled = {p.name for p in folder.rglob("*.so*")}
     for f in sorted(folder.rglob("*")):
         if not f.is_file() or f.is_symlink() or not _is_elf(f):
             continue
@@ -226,6 +229,8 @@ def system_dependencies(folder: Path) -> tuple[list[str], list[str], list[str]]:
             nf = re.match(r"\s*(\S+) => not found", line)
             if nf:
                 name = nf.group(1)
+                if name in bundled or name.split(".so")[0] + ".so" in bundled:
+                    continue  # e.g. libexiv2.so.28: pyexiv2 opens lib/libexiv2.so by path
                 if name in KNOWN_PACKAGES:
                     target.add(KNOWN_PACKAGES[name])
                 elif target is required:
