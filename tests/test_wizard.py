@@ -198,9 +198,12 @@ def test_walk_the_wizard_train_pause_cancel_resume_save(qtbot, wizard, trainer, 
     qtbot.keyClicks(res.name, "Harbour streets")
     assert not res.error.isVisible() and finish.isEnabled()
     shot(wizard, "4_result")
-    with qtbot.waitSignal(wizard.modelSaved, timeout=LONG) as saved:
-        click(qtbot, finish)
-    card = saved.args[0]
+    saved: list = []
+    wizard.modelSaved.connect(saved.append)
+    click(qtbot, finish)  # saving is synchronous: validatePage writes the model
+    assert not res.error.isVisible(), res.error.text()
+    assert len(saved) == 1
+    card = saved[0]
     assert card.id == "harbour_streets" and not wizard.isVisible()
     assert wizard.models_changed_calls == [1]  # the model manager refreshes at once
     disk = load_card(user_dir / "harbour_streets.toml")

@@ -217,10 +217,10 @@ class TrainingService(QObject):
                 log.exception("training failed")
                 self.failed.emit(f"training failed: {exc}")
                 return
-            self._result = result
-            if result.cancelled:
+            if result.cancelled:  # nothing to save: `result` stays None
                 self.cancelled.emit(result.steps)
             else:
+                self._result = result
                 self.finished.emit(result)
 
         self._run_thread = _Worker(work, self)

@@ -149,8 +149,11 @@ class LossCurve(QWidget):
         lx = plot.left() + 8
         for i, name in enumerate(names):
             colour = QColor(self.COLOURS[i % len(self.COLOURS)])
-            self._line(p, [xy(s, v) for s, v in self.smooth[name]],
-                       QPen(colour, 2.2 if name == "loss" else 1.4))
+            pts = [xy(s, v) for s, v in self.smooth[name]]
+            self._line(p, pts, QPen(colour, 2.2 if name == "loss" else 1.4))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(colour)
+            p.drawEllipse(pts[-1], 3.0, 3.0)  # the latest value (visible from the first point)
             label = f"{name} {self.series[name][-1][1]:.3g}"
             p.setPen(QPen(colour, 3))
             p.drawLine(QPointF(lx, plot.top() + 9), QPointF(lx + 14, plot.top() + 9))
@@ -335,9 +338,9 @@ class FolderPage(QWizardPage):
         self.path.returnPressed.connect(lambda: self.set_folder(Path(self.path.text())))
         self.path.editingFinished.connect(self._edited)
         t = wiz.trainer
-        t.scanned.connect(self._scanned)
-        t.scanFailed.connect(self._failed)
-        t.scanProgress.connect(self._progress)
+        wiz.link(t.scanned, self._scanned)
+        wiz.link(t.scanFailed, self._failed)
+        wiz.link(t.scanProgress, self._progress)
 
     def _browse(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Folder of colour photos", self.path.text())
@@ -615,15 +618,15 @@ class LivePage(QWizardPage):
         self.cancel.clicked.connect(self._cancel)
         self.resume.clicked.connect(lambda: self.start(resume=True))
         t = wiz.trainer
-        t.phase.connect(self.status.setText)
-        t.progress.connect(self._progress)
-        t.losses.connect(self.curve.add)
-        t.baseline.connect(self._baseline)
-        t.preview.connect(self.previews.set_now)
-        t.pausedChanged.connect(self._paused)
-        t.finished.connect(self._finished)
-        t.failed.connect(self._failed)
-        t.cancelled.connect(self._cancelled)
+        wiz.link(t.phase, self.status.setText)
+        wiz.link(t.progress, self._progress)
+        wiz.link(t.losses, self.curve.add)
+        wiz.link(t.baseline, self._baseline)
+        wiz.link(t.preview, self.previews.set_now)
+        wiz.link(t.pausedChanged, self._paused)
+        wiz.link(t.finished, self._finished)
+        wiz.link(t.failed, self._failed)
+        wiz.link(t.cancelled, self._cancelled)
         self.t_start = 0.0
         self.minutes = 0.0
 
@@ -729,9 +732,12 @@ class ResultPage(QWizardPage):
         self.table.setHorizontalHeaderLabels(["Base model", "Fine-tuned", "Change"])
         self.table.setVerticalHeaderLabels([r[0] for r in self.ROWS])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setFixedHeight(self.table.verticalHeader().length()
-                                  + self.table.horizontalHeader().height() + 4)
+                                  + self.table.horizontalHeader().sizeHint().height() + 6)
         lay.addWidget(self.table)
         self.caption = QLabel("Base model  |  fine-tuned  |  original")
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -791,6 +797,8 @@ class ResultPage(QWizardPage):
         self.error.setText(msg)
         self.error.setVisible(bool(msg))
         self.completeChanged.emit()
+        # QWizard leaves Finish enabled on a final page reached by next() from a slot; say it.
+        self.wiz.button(QWizard.WizardButton.FinishButton).setEnabled(self.isComplete())
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt API
         return self.wiz.trainer.result is not None and not self.error.isVisible()
@@ -802,6 +810,7 @@ class ResultPage(QWizardPage):
             self.error.setText(str(exc))
             self.error.setVisible(True)
             return False
+        self.wiz.modelSaved.emit(self.saved_card)
         notify = getattr(self.wiz.services, "models_changed", None)
         if callable(notify):
             notify()
@@ -824,6 +833,7 @@ class TrainingWizard(QWizard):
         super().__init__(parent)
         self.services = services
         self.trainer = services.trainer
+        self._links: list[tuple[Any, Any]] = []
         self.discarded = False
         self.setWindowTitle("Train on my photos")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
@@ -841,8 +851,24 @@ class TrainingWizard(QWizard):
         self.setButtonText(QWizard.WizardButton.FinishButton, "Save model")
         self.setButtonText(QWizard.WizardButton.NextButton, "Next")
         self.currentIdChanged.connect(self._page_changed)
-        self.trainer.saved.connect(self.modelSaved)
         self.resize(820, 640)
+
+    def link(self, signal: Any, slot: Any) -> None:
+        """Connect a signal of the (long-lived, shared) trainer; cut when the wizard closes."""
+        signal.connect(slot)
+        self._links.append((signal, slot))
+
+    def unlink(self) -> None:
+        for signal, slot in self._links:
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+        self._links.clear()
+
+    def done(self, result: int) -> None:  # accept / reject / close all end here
+        self.unlink()
+        super().done(result)
 
     def _page_changed(self, page_id: int) -> None:
         if page_id == PAGE_OPTIONS:
@@ -867,6 +893,7 @@ class TrainingWizard(QWizard):
             if not self.ask("Training is still running. Stop it? The checkpoint is kept, so "
                             "you can resume later; no model is written."):
                 return
+            self.unlink()  # no late signals into a closing wizard
             self.trainer.shutdown()
         elif self.trainer.result is not None and not self.discarded:
             if not self.ask("Discard the model you just trained?"):
