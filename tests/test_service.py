@@ -117,15 +117,23 @@ def test_latest_request_wins_queued_and_running(qtbot, svc: EngineService) -> No
     assert Counter(j for _, j, _ in rec.events)[running] == 1
 
 
-def test_cancel_running_job(qtbot, svc: EngineService) -> None:
-    rec = Recorder(svc)
-    started = threading.Event()
+def _spin_until_cancelled(started: threading.Event):  # noqa: ANN202
+    """A job body that signals it runs, then waits for its cancellation."""
 
     def loop(ctx):  # noqa: ANN001, ANN202
         started.set()
         while not ctx.cancelled():
             threading.Event().wait(0.005)
         ctx.check()
+
+    return loop
+
+
+def test_cancel_running_job(qtbot, svc: EngineService) -> None:
+    rec = Recorder(svc)
+    started = threading.Event()
+
+    loop = _spin_until_cancelled(started)
 
     jid = svc.submit(loop)
     assert started.wait(20)
@@ -139,11 +147,7 @@ def test_shutdown_with_running_job_joins_the_worker(qtbot, tiny_models: Path) ->
     rec = Recorder(s)
     started = threading.Event()
 
-    def loop(ctx):  # noqa: ANN001, ANN202
-        started.set()
-        while not ctx.cancelled():
-            threading.Event().wait(0.005)
-        ctx.check()
+    loop = _spin_until_cancelled(started)
 
     running = s.submit(loop)
     assert started.wait(30)

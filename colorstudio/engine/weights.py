@@ -51,12 +51,9 @@ def load_weights(net: nn.Module, path: Path, sha256: str | None = None,
     own = net.state_dict()
     state = {k: v.to(own[k].dtype) if k in own else v for k, v in state.items()}
     try:
-        missing, unexpected = net.load_state_dict(state, strict=strict)
+        net.load_state_dict(state, strict=strict)
     except RuntimeError as exc:
         raise ModelError(f"{path.name}: weights do not fit the architecture ({exc})") from exc
-    if not strict and (missing or unexpected):
-        # Partial loads are expected between stages only for auxiliary tensors.
-        pass
 
 
 def import_pth(path: Path, out: Path) -> None:

@@ -24,8 +24,7 @@ class ColorNet(nn.Module):
         hint_ab: torch.Tensor | None = None,
         hint_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        out = self(l)
-        return out
+        return self(l)
 
     def discriminator(self) -> nn.Module | None:
         """A fresh discriminator for adversarial training, or None (not part of the weights)."""

@@ -159,8 +159,7 @@ class _Objective:
                         out[name] = float(v.detach())
                 pred_for_d = pred
             if "d" in self.aux and pred_for_d is not None:
-                cond = l_in if cfg.objective == "gan_ab" else l_in
-                fake = torch.cat([cond, pred_for_d], 1)
+                fake = torch.cat([l_in, pred_for_d], 1)
                 g_adv = L.adversarial(self.aux["d"](fake), True, cfg.gan)
                 loss = loss + w["adv"] * g_adv
                 out["g_adv"] = float(g_adv.detach())
