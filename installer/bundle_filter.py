@@ -12,7 +12,7 @@ from fnmatch import fnmatch
 # Python packages in the build venv that ColorStudio does not import at run time.
 EXCLUDED_MODULES = [
     # test and analysis tools of the dev environment ([test] extra) and their dependencies
-    "pytest", "_pytest", "pytestqt", "skimage", "scipy", "matplotlib", "pandas",
+    "pytest", "_pytest", "pytestqt", "skimage", "matplotlib", "pandas",
     "IPython", "jupyter_client", "tkinter", "_tkinter", "pydoc_data", "lib2to3",
     # torch's compiler stack (torch.compile is not used): sympy, networkx, jinja2, triton
     "sympy", "networkx", "jinja2", "triton", "torchvision", "torchaudio",

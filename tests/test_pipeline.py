@@ -17,7 +17,8 @@ import torch
 from PIL import Image
 
 from colorstudio.core import color as C
-from colorstudio.core.compose import fit_chroma_to_gamut, guided_upsample, lab_to_rgb_fast
+from colorstudio.core.compose import (fit_chroma_to_gamut, guided_upsample, lab_to_rgb_fast,
+                                      propagate_hints)
 from colorstudio.core.errors import CancelledError, ModelError
 from colorstudio.core.hints import HintPoint, HintSet
 from colorstudio.core.imageio import read_image
@@ -307,7 +308,9 @@ def test_hints_land_where_they_were_placed_in_original_coordinates(tiny_store):
     card = tiny_store.card("tiny_guided_unet")
     model = LoadedModel(card, Echo(), CPU)
     height, width = 600, 900  # working size 64: scale 64 / 900
-    l_star = np.full((height, width), 55.0, np.float32)
+    # A lit disc around the hint: the hint's correction spreads within it, not past its edge.
+    yy, xx = np.mgrid[:height, :width]
+    l_star = np.where(np.hypot(xx - 700, yy - 150) < 130, 55.0, 25.0).astype(np.float32)
     hints = HintSet(points=(HintPoint(700.0, 150.0, 40, (40, 90, 200)),))
     res = colorize_l(model, l_star, hints)
     a, b = rgb_chroma((40, 90, 200))
@@ -317,3 +320,76 @@ def test_hints_land_where_they_were_placed_in_original_coordinates(tiny_store):
     assert np.abs(res.ab[far]).max() < 1.0
     # The mirrored position carries nothing: x and y are not swapped or flipped.
     assert np.abs(res.ab[450, 200]).max() < 1.0 and np.abs(res.ab[150, 200]).max() < 1.0
+
+
+def _two_regions(h: int = 64, w: int = 96) -> np.ndarray:
+    """L*: a dark left half and a light right half, with mild texture."""
+    rng = np.random.default_rng(3)
+    l_star = np.where(np.arange(w)[None, :] < w // 2, 30.0, 70.0) + rng.normal(0, 0.5, (h, w))
+    return l_star.astype(np.float32)
+
+
+def test_propagated_hint_colours_its_region_and_stops_at_the_edge():
+    l_star = _two_regions()
+    ab = np.zeros((*l_star.shape, 2), np.float32)
+    hint_ab = np.zeros_like(ab)
+    mask = np.zeros(l_star.shape, np.float32)
+    mask[30:33, 10:13] = 1
+    hint_ab[30:33, 10:13] = (40.0, -20.0)
+    out = propagate_hints(l_star, ab, hint_ab, mask)
+    assert np.allclose(out[30:33, 10:13], (40.0, -20.0), atol=0.5)  # the hint itself is kept
+    left, right = out[:, :44], out[:, 52:]
+    assert np.allclose(left.reshape(-1, 2).mean(0), (40.0, -20.0), atol=2.0)
+    assert np.abs(right).max() < 1.0  # across the lightness edge: untouched
+
+
+def test_propagation_corrects_the_prediction_rather_than_replacing_it():
+    """The correction is the hint's disagreement: a prediction that already agrees is kept,
+    and texture in the prediction survives a uniform shift."""
+    l_star = _two_regions()
+    rng = np.random.default_rng(4)
+    ab = np.stack([rng.normal(10, 3, l_star.shape), rng.normal(5, 3, l_star.shape)], -1)
+    ab = ab.astype(np.float32)
+    mask = np.zeros(l_star.shape, np.float32)
+    mask[5:8, 60:63] = 1
+    agreeing = propagate_hints(l_star, ab, ab.copy(), mask)
+    assert np.allclose(agreeing, ab, atol=1e-3)
+    shifted_target = ab + np.array([15.0, 0.0], np.float32)
+    out = propagate_hints(l_star, ab, shifted_target, mask)
+    diff = out[:, 52:] - ab[:, 52:]
+    assert np.allclose(diff[..., 0], 15.0, atol=1.5) and np.abs(diff[..., 1]).max() < 1.5
+
+
+def test_propagation_decays_with_distance_and_ignores_empty_hints():
+    l_star = np.full((40, 200), 50.0, np.float32)
+    ab = np.zeros((40, 200, 2), np.float32)
+    hint_ab = np.zeros_like(ab)
+    mask = np.zeros((40, 200), np.float32)
+    mask[18:21, 0:3] = 1
+    hint_ab[18:21, 0:3] = (30.0, 30.0)
+    far_default = propagate_hints(l_star, ab, hint_ab, mask)[20, 190]
+    far_strong = propagate_hints(l_star, ab, hint_ab, mask, decay=0.05)[20, 190]
+    assert far_default[0] > 20.0 and abs(far_strong[0]) < 1.0
+    assert np.array_equal(propagate_hints(l_star, ab, hint_ab, np.zeros_like(mask)), ab)
+
+
+def test_the_pipeline_follows_hints_closely(tiny_store):
+    """A random tiny network ignores what its hints mean; the pipeline still returns the
+    hinted colours at the hints, and the whole hinted region takes the colour."""
+    from colorstudio.core.hints import rgb_chroma
+
+    l_star = np.repeat(_two_regions(60, 90), 4, axis=0).repeat(4, axis=1)  # 240 x 360
+    guided = tiny_store.load("tiny_guided_unet", CPU)
+    # Colours as light as their regions (L* 30 and 70), so no gamut fitting changes them.
+    hints = HintSet(points=(HintPoint(60.0, 100.0, 3, (30, 70, 120)),
+                            HintPoint(300.0, 200.0, 3, (230, 170, 60))))
+    res = colorize_l(guided, l_star, hints).ab
+    plain = colorize_l(guided, l_star).ab
+    for p in hints.points:
+        want = np.array(rgb_chroma(p.rgb))
+        y, x = int(p.y), int(p.x)
+        assert np.allclose(res[y, x], want, atol=4.0)
+        half = slice(0, 170) if x < 180 else slice(190, None)
+        err = np.linalg.norm(np.median(res[:, half].reshape(-1, 2), 0) - want)
+        err_plain = np.linalg.norm(np.median(plain[:, half].reshape(-1, 2), 0) - want)
+        assert err < 0.25 * err_plain and err < 10.0

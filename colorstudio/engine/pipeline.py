@@ -1,7 +1,8 @@
 """The full-resolution colourisation pipeline.
 
 L* (full size) -> working size (keep aspect, pad to the model's multiple) -> network -> ab at
-the network's resolution -> gamut fit -> edge-aware upsampling against full-resolution L* ->
+the network's resolution -> gamut fit -> (with hints: the hints' corrections spread along the
+photo's edges, at most 256 px a side) -> edge-aware upsampling against full-resolution L* ->
 recombined with the ORIGINAL L*. The result has the input's exact size; its lightness is
 the original's. RGB-predicting models have their output converted to Lab and only the chroma
 is used. Runs under `torch.inference_mode`, with autocast on GPU where the card allows; GPU
@@ -19,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.color import NORMALISATIONS
-from ..core.compose import fit_chroma_to_gamut, guided_upsample, resize
+from ..core.compose import fit_chroma_to_gamut, guided_upsample, propagate_hints, resize
 from ..core.errors import CancelledError
 from ..core.hints import HintSet
 from .models import LoadedModel
@@ -28,6 +29,9 @@ from .torch_color import rgb_to_lab
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
+
+# Hints are followed (`core.compose.propagate_hints`) on chroma at most this many pixels a side.
+HINT_SIZE = 256
 
 
 @dataclass
@@ -80,6 +84,19 @@ def predict_ab(model: LoadedModel, l_small: np.ndarray, hints: HintSet | None, s
     # Crop the padding away, in the output's own resolution.
     ab = ab[..., : max(1, round(h * oh / ph)), : max(1, round(w * ow / pw))]
     return ab[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
+
+
+def _follow_hints(ab_low: np.ndarray, l_low: np.ndarray, l_star: np.ndarray, hints: HintSet,
+                  radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chroma at (at most) HINT_SIZE px corrected to agree with the hints -> (ab, its L*)."""
+    height, width = l_star.shape
+    scale = min(1.0, HINT_SIZE / max(height, width))
+    mw, mh = max(1, round(width * scale)), max(1, round(height * scale))
+    l_mid = l_star if scale == 1.0 else resize(l_star, mw, mh)
+    ab_mid = guided_upsample(ab_low, l_low, l_mid, radius=radius)
+    hint_ab, hint_mask = hints.render(mh, mw, mw / width)
+    ab_mid = propagate_hints(l_mid, ab_mid, hint_ab.transpose(1, 2, 0), hint_mask)
+    return fit_chroma_to_gamut(l_mid, ab_mid), l_mid
 
 
 def colorize_l(
@@ -135,6 +152,15 @@ def colorize_l(
     l_low = resize(l_star, lw, lh)
     ab_low = fit_chroma_to_gamut(l_low, ab_low)
     radius = max(1, round(min(lh, lw) / 128))
-    ab = guided_upsample(ab_low, l_low, l_star, radius=radius)
+    follow = bool(hints) and card.hints
+    if follow:
+        say(0.6, "following the hints")
+        ab_low, l_low = _follow_hints(ab_low, l_low, l_star, hints, radius)
+        lh, lw = ab_low.shape[:2]
+        radius = max(1, round(min(lh, lw) / 128))
+    if follow and (lh, lw) == (height, width):
+        ab = ab_low  # corrected at full resolution already: keep the hints' exact colours
+    else:
+        ab = guided_upsample(ab_low, l_low, l_star, radius=radius)
     say(1.0, "done")
     return ColorizeResult(ab, (w, h), model.device.type, messages)
