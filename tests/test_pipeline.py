@@ -17,8 +17,12 @@ import torch
 from PIL import Image
 
 from colorstudio.core import color as C
-from colorstudio.core.compose import (fit_chroma_to_gamut, guided_upsample, lab_to_rgb_fast,
-                                      propagate_hints)
+from colorstudio.core.compose import (
+    fit_chroma_to_gamut,
+    guided_upsample,
+    lab_to_rgb_fast,
+    propagate_hints,
+)
 from colorstudio.core.errors import CancelledError, ModelError
 from colorstudio.core.hints import HintPoint, HintSet
 from colorstudio.core.imageio import read_image
