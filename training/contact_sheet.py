@@ -44,7 +44,7 @@ def main() -> None:
     sheet = Image.new("RGB", (t * len(cols), 14 + t * len(pick)), "white")
     draw = ImageDraw.Draw(sheet)
     for c, name in enumerate(cols):
-        draw.text((c * t + 2, 1), name[:24], fill="black")
+        draw.text((c * t + 2, 1), name[:21], fill="black")
     for r, idx in enumerate(pick):
         rgb = images[idx][1]
         lab = rgb_to_lab(rgb)
