@@ -70,7 +70,7 @@ def propagate_hints(l_star: np.ndarray, ab: np.ndarray, hint_ab: np.ndarray,
     one sparse symmetric solve (4-neighbour grid) for both chroma channels. `decay` lets a
     correction fade with (edge-aware) distance, so far away from every hint the network's own
     prediction stands. l_star (h, w) L*, ab and hint_ab (h, w, 2) Lab units, hint_mask (h, w)
-    0/1. Sized for a few hundred pixels a side (the pipeline runs it at most at 192 px).
+    0/1. Sized for a few hundred pixels a side (the pipeline runs it at most at 128 px).
     """
     import scipy.sparse as sp
     from scipy.sparse.linalg import splu

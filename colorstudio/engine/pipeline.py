@@ -2,7 +2,7 @@
 
 L* (full size) -> working size (keep aspect, pad to the model's multiple) -> network -> ab at
 the network's resolution -> gamut fit -> (with hints: the hints' corrections spread along the
-photo's edges, at most 192 px a side) -> edge-aware upsampling against full-resolution L* ->
+photo's edges, at most 128 px a side) -> edge-aware upsampling against full-resolution L* ->
 recombined with the ORIGINAL L*. The result has the input's exact size; its lightness is
 the original's. RGB-predicting models have their output converted to Lab and only the chroma
 is used. Runs under `torch.inference_mode`, with autocast on GPU where the card allows; GPU
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 
 # Hints are followed (`core.compose.propagate_hints`) on chroma at most this many pixels a side.
-HINT_SIZE = 192
+HINT_SIZE = 128
 
 
 @dataclass

@@ -141,7 +141,12 @@ class GuidedUNet(ColorNet):
             return prior
         # Near hints the regression head is accurate; far from them the prior is more vivid.
         m = F.interpolate(hint_mask.float(), size=reg.shape[-2:], mode="area")
-        k = 2 * self.cfg.hint_radius + 1
-        near = F.max_pool2d((m > 0).float(), k, 1, self.cfg.hint_radius)
-        near = F.avg_pool2d(near, k, 1, self.cfg.hint_radius, count_include_pad=False)
+        # k x k max and mean filters, each as a row pass then a column pass (the same result,
+        # and k times fewer operations than the square window).
+        k, r = 2 * self.cfg.hint_radius + 1, self.cfg.hint_radius
+        near = (m > 0).float()
+        for size, pad in (((1, k), (0, r)), ((k, 1), (r, 0))):
+            near = F.max_pool2d(near, size, 1, pad)
+        for size, pad in (((1, k), (0, r)), ((k, 1), (r, 0))):
+            near = F.avg_pool2d(near, size, 1, pad, count_include_pad=False)
         return near * reg + (1 - near) * prior
