@@ -169,18 +169,25 @@ class SelfTest:
 
     def _colorize(self, store, card, l_star: np.ndarray) -> str:
         from ..core.color import lab_to_rgb
+        from ..core.hints import HintPoint, HintSet
         from ..engine.pipeline import colorize_l
 
         model = store.load(card.id, self.device, verify=False)  # verified just above
-        res = colorize_l(model, l_star)
+        # Hint models also run the hint path (the network's hint input and the sparse solve).
+        h, w = l_star.shape
+        hints = HintSet(points=(HintPoint(w * 0.3, h * 0.4, 3, (40, 90, 200)),
+                                HintPoint(w * 0.7, h * 0.6, 3, (200, 150, 40))))
+        res = colorize_l(model, l_star, hints if card.hints else None)
         if res.ab.shape != (*l_star.shape, 2) or not np.isfinite(res.ab).all():
             raise RuntimeError(f"bad chroma output {res.ab.shape}")
         rgb = lab_to_rgb(np.dstack([l_star, res.ab]))
         if not np.isfinite(rgb).all():
             raise RuntimeError("non-finite RGB output")
         chroma = float(np.hypot(res.ab[..., 0], res.ab[..., 1]).mean())
-        w, h = res.working_size
-        return f"{card.arch}, {card.params / 1e6:.2f} M params, net {w}x{h}, mean chroma {chroma:.1f}"
+        nw, nh = res.working_size
+        with_hints = ", 2 hints" if card.hints else ""
+        return (f"{card.arch}, {card.params / 1e6:.2f} M params, net {nw}x{nh}{with_hints}, "
+                f"mean chroma {chroma:.1f}")
 
     def _archival(self, default_id: str) -> str:
         from ..app import resources_dir
