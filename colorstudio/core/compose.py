@@ -76,7 +76,7 @@ def propagate_hints(l_star: np.ndarray, ab: np.ndarray, hint_ab: np.ndarray,
     from scipy.sparse.linalg import splu
 
     h, w = l_star.shape
-    m = np.asarray(hint_mask, np.float64).reshape(-1) > 0
+    m = np.asarray(hint_mask).reshape(-1) > 0
     if not m.any():
         return np.asarray(ab, np.float32)
     n = h * w

@@ -86,14 +86,19 @@ def predict_ab(model: LoadedModel, l_small: np.ndarray, hints: HintSet | None, s
     return ab[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
 
 
-def _follow_hints(ab_low: np.ndarray, l_low: np.ndarray, l_star: np.ndarray, hints: HintSet,
-                  radius: int) -> tuple[np.ndarray, np.ndarray]:
+def _radius(l_low: np.ndarray) -> int:
+    """Guided-filter radius for upsampling chroma from `l_low`'s resolution."""
+    return max(1, round(min(l_low.shape) / 128))
+
+
+def _follow_hints(ab_low: np.ndarray, l_low: np.ndarray, l_star: np.ndarray, hints: HintSet
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Chroma at (at most) HINT_SIZE px corrected to agree with the hints -> (ab, its L*)."""
     height, width = l_star.shape
     scale = min(1.0, HINT_SIZE / max(height, width))
     mw, mh = max(1, round(width * scale)), max(1, round(height * scale))
     l_mid = l_star if scale == 1.0 else resize(l_star, mw, mh)
-    ab_mid = guided_upsample(ab_low, l_low, l_mid, radius=radius)
+    ab_mid = guided_upsample(ab_low, l_low, l_mid, radius=_radius(l_low))
     hint_ab, hint_mask = hints.render(mh, mw, mw / width)
     ab_mid = propagate_hints(l_mid, ab_mid, hint_ab.transpose(1, 2, 0), hint_mask)
     return fit_chroma_to_gamut(l_mid, ab_mid), l_mid
@@ -151,16 +156,13 @@ def colorize_l(
     lh, lw = ab_low.shape[:2]
     l_low = resize(l_star, lw, lh)
     ab_low = fit_chroma_to_gamut(l_low, ab_low)
-    radius = max(1, round(min(lh, lw) / 128))
     follow = bool(hints) and card.hints
     if follow:
         say(0.6, "following the hints")
-        ab_low, l_low = _follow_hints(ab_low, l_low, l_star, hints, radius)
-        lh, lw = ab_low.shape[:2]
-        radius = max(1, round(min(lh, lw) / 128))
-    if follow and (lh, lw) == (height, width):
+        ab_low, l_low = _follow_hints(ab_low, l_low, l_star, hints)
+    if follow and l_low.shape == l_star.shape:
         ab = ab_low  # corrected at full resolution already: keep the hints' exact colours
     else:
-        ab = guided_upsample(ab_low, l_low, l_star, radius=radius)
+        ab = guided_upsample(ab_low, l_low, l_star, radius=_radius(l_low))
     say(1.0, "done")
     return ColorizeResult(ab, (w, h), model.device.type, messages)

@@ -144,9 +144,10 @@ class GuidedUNet(ColorNet):
         # k x k max and mean filters, each as a row pass then a column pass (the same result,
         # and k times fewer operations than the square window).
         k, r = 2 * self.cfg.hint_radius + 1, self.cfg.hint_radius
+        passes = (((1, k), (0, r)), ((k, 1), (r, 0)))  # (kernel, padding): rows, then columns
         near = (m > 0).float()
-        for size, pad in (((1, k), (0, r)), ((k, 1), (r, 0))):
+        for size, pad in passes:
             near = F.max_pool2d(near, size, 1, pad)
-        for size, pad in (((1, k), (0, r)), ((k, 1), (r, 0))):
+        for size, pad in passes:
             near = F.avg_pool2d(near, size, 1, pad, count_include_pad=False)
         return near * reg + (1 - near) * prior

@@ -572,8 +572,8 @@ class OptionsPage(QWizardPage):
         if self.base.count() == 0:
             return False
         if self.unpaired.isChecked():
-            return Path(self.grey_path.text().strip()).is_dir() if self.grey_path.text().strip() \
-                else False
+            grey = self.grey_path.text().strip()
+            return bool(grey) and Path(grey).is_dir()
         return True
 
 
