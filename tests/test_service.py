@@ -159,10 +159,8 @@ def test_shutdown_with_running_job_joins_the_worker(qtbot, tiny_models: Path) ->
 
 
 def test_colorize_and_preview_with_tiny_model(qtbot, svc: EngineService) -> None:
-    ready = svc.device_description or None
-    if ready is None:
-        with qtbot.waitSignal(svc.ready, timeout=60000):
-            pass
+    # `ready` may fire before a waitSignal could connect: wait for what it reports instead.
+    qtbot.waitUntil(lambda: bool(svc.device_description), timeout=60000)
     assert "CPU" in svc.device_description
     assert svc.default_id() == "tiny_guided_unet"
     l_star = np.tile(np.linspace(5, 95, 80, dtype=np.float32), (50, 1))
