@@ -14,6 +14,7 @@ from PIL import Image
 
 from colorstudio.core.color import rgb_to_lab
 from colorstudio.engine.tiny import TINY_CONFIGS
+from colorstudio.engine.torch_color import rgb_to_lab as torch_rgb_to_lab
 from colorstudio.engine.weights import load_weights
 from colorstudio.nets import build
 from colorstudio.train.config import TrainConfig, load_recipe
@@ -180,6 +181,39 @@ def test_init_from_previous_stage_weights(photos: Path, tmp_path: Path):
     for (k, x), y in zip(a.state_dict().items(), b.state_dict().values()):
         if "running" not in k and "num_batches" not in k:
             assert torch.equal(x, y), k
+
+
+def test_emphasis_draws_its_share_of_each_batch_from_training_images_only(
+        photos: Path, tmp_path: Path, monkeypatch):
+    """`emphasis` sources fill `emphasis_fraction` of every batch; held-out photos of those
+    sources stay held out (the dev split must not leak into training)."""
+    from colorstudio.train import fit as fit_mod
+
+    green = tmp_path / "green"
+    green.mkdir()
+    for i in range(6):  # flat pure green, unlike any of the sinusoidal `photos`
+        Image.fromarray(np.full((40, 40, 3), (0, 200 + 8 * i, 0), np.uint8)).save(green / f"g{i}.png")
+    built: list[list[Item]] = []
+    real_build = fit_mod.ImageCache.build.__func__
+    monkeypatch.setattr(fit_mod.ImageCache, "build", classmethod(
+        lambda cls, items, *a, **k: (built.append(list(items)), real_build(cls, items, *a, **k))[1]))
+    batches: list[torch.Tensor] = []
+    real_step = fit_mod._Objective.step
+    monkeypatch.setattr(fit_mod._Objective, "step",
+                        lambda self, rgb, *a: (batches.append(rgb.clone()), real_step(self, rgb, *a))[1])
+    cfg = _cfg(photos, tmp_path / "run", "regress", data=[str(photos), str(green)], holdout=4,
+               emphasis=[str(green)], emphasis_fraction=0.5, batch=8, steps=4, rotate=0.0)
+    assert not fit(cfg).cancelled
+
+    train, held = split_items(list_items(cfg.data), 4, cfg.seed)
+    emphasised = built[1]
+    assert emphasised == [i for i in train if Path(i.path).parent == green]
+    assert emphasised and not set(emphasised) & set(held)
+    assert len(batches) == 4
+    for rgb in batches:
+        ab = torch_rgb_to_lab(rgb)[:, 1:]
+        flat_green = (ab[:, 0].mean((1, 2)) < -40) & (ab.std((2, 3)).amax(1) < 2)
+        assert flat_green[4:].all(), "the last half of each batch comes from the emphasis"
 
 
 # ------------------------------------------------------------------ simulated hints

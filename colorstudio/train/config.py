@@ -20,6 +20,10 @@ class TrainConfig:
     # the grey domain is the L* of colour photos from `data`.
     grey_data: list[str] = field(default_factory=list)
     holdout: int = 0  # images held out of `data` (fixed seed) for previews and before/after eval
+    # Sources among `data` drawn more often: `emphasis_fraction` of every batch comes from the
+    # training images of these sources (held-out ones stay held out).
+    emphasis: list[str] = field(default_factory=list)
+    emphasis_fraction: float = 0.0
     load_size: int = 72  # decoded square size in the RAM cache
     size: int = 64  # training crop
     batch: int = 32

@@ -291,6 +291,15 @@ def fit(
             return _cancelled_before_training(cfg, emit, device, ddp)
         if len(grey_cache) == 0:
             raise ValueError("no readable photos in the black-and-white folder")
+    emphasis_cache = None
+    if cfg.emphasis and cfg.emphasis_fraction > 0:
+        wanted = set(list_items(cfg.emphasis))
+        emphasis_cache = ImageCache.build([i for i in train_items if i in wanted], cfg.load_size,
+                                          cache_dir, cancel=cancelled)
+        if not emphasis_cache.complete:
+            return _cancelled_before_training(cfg, emit, device, ddp)
+        if len(emphasis_cache) == 0:
+            raise ValueError("no usable colour photos in the emphasised training data")
     held = ImageCache.build(held_items[:8], cfg.load_size) if held_items else None
 
     net = build(cfg.arch, cfg.config).to(device)
@@ -333,6 +342,9 @@ def fit(
     half = cfg.batch // 2  # the cycle objective reads the first half of a batch as grey
     grey_batches = (grey_cache.batches(half, cfg.size, rng, device, cfg.rotate, cfg.zoom)
                     if grey_cache is not None else None)
+    n_emph = round(cfg.batch * cfg.emphasis_fraction) if emphasis_cache is not None else 0
+    emphasis_batches = (emphasis_cache.batches(n_emph, cfg.size, rng, device, cfg.rotate, cfg.zoom)
+                        if n_emph else None)
     preview_rgb = None
     if held is not None and len(held):
         preview_rgb = torch.from_numpy(held.images[:4]).permute(0, 3, 1, 2).float().to(device) / 255
@@ -360,6 +372,8 @@ def fit(
             for g in opt.param_groups:
                 g["lr"] = lr
         rgb = next(batches)
+        if emphasis_batches is not None:
+            rgb = torch.cat([rgb[n_emph:], next(emphasis_batches)])
         if grey_batches is not None:
             rgb = torch.cat([next(grey_batches), rgb[half:]])
         if amp:
