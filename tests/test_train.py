@@ -329,7 +329,8 @@ def test_recipes_parse_into_configs():
 def test_export_replaces_only_its_own_weights(tmp_path: Path):
     """Re-exporting `portraits` must not delete `portraits-1920s` (ids may contain '-')."""
     from colorstudio.core.cards import load_card
-    from colorstudio.train.export import weights_files, write_model
+    from colorstudio.core.cards import weights_files
+    from colorstudio.train.export import write_model
 
     def export(model_id: str, seed: int):
         torch.manual_seed(seed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,19 @@ _METRIC_FIELDS = {f.name: f for f in dataclasses.fields(Metrics)}
 _REQUIRED = ("id", "name", "version", "arch", "paper")
 _KINDS: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "bool": (bool,),
                                        "float | None": (int, float)}
+
+
+def weights_name(model_id: str, sha256: str) -> str:
+    """Weights files are named `<id>-<first 8 hex digits of their sha256>.safetensors`."""
+    return f"{model_id}-{sha256[:8]}.safetensors"
+
+
+def weights_files(models_dir: Path, model_id: str) -> list[Path]:
+    """The `<id>-<sha8>.safetensors` files of exactly this id (not of `<id>-other`, whose
+    name also starts with `<id>-`)."""
+    pattern = re.compile(re.escape(model_id) + r"-[0-9a-f]{8}\.safetensors")
+    return sorted(p for p in Path(models_dir).glob(f"{model_id}-*.safetensors")
+                  if pattern.fullmatch(p.name))
 
 
 def _check_type(path: Path | None, where: str, value: Any, expected: str) -> None:

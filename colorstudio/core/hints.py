@@ -19,6 +19,7 @@ import numpy as np
 
 from .color import rgb_to_lab
 from .errors import HintsError
+from .imageio import atomic_write_text
 
 MAX_HINTS_BYTES = 4 * 1024 * 1024
 MAX_ITEMS = 10_000
@@ -187,7 +188,4 @@ def load_hints(path: Path) -> HintSet:
 
 def save_hints(hints: HintSet, path: Path) -> None:
     """Atomic write (temp name, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(hints.to_json(), indent=1), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(Path(path), json.dumps(hints.to_json(), indent=1))

@@ -295,6 +295,11 @@ def atomic_write(path: Path, write: callable) -> None:  # type: ignore[valid-typ
         raise
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    """`atomic_write` for UTF-8 text (cards, JSON state files)."""
+    atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
 def _write_bytes(fh: io.BufferedWriter, data: bytes) -> None:
     """Write all of `data` in 1 MiB blocks (a seam for tests that simulate a full disk)."""
     view = memoryview(data)

@@ -29,11 +29,11 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
 from ..core.cards import (ModelCard, card_to_toml, default_model_id, discover_cards, load_card,
-                          sha256_file, user_models_dir)
+                          sha256_file, user_models_dir, weights_name)
 from ..core.color import l_to_grey
 from ..core.errors import CancelledError, ColorStudioError, ImageWriteError, ModelError
 from ..core.hints import HintSet
-from ..core.imageio import LoadedImage, atomic_write, read_image
+from ..core.imageio import LoadedImage, atomic_write, atomic_write_text, read_image
 from ..core.preprocess import Step, apply_geometry, apply_steps, steps_to_json
 
 log = logging.getLogger(__name__)
@@ -413,8 +413,7 @@ def _export_one(ctx: JobContext, item: ExportItem) -> list[str]:
         record = {"source": item.src.name, "model": item.model_id,
                   "hints": len(item.hints) if item.hints else 0,
                   "preprocessing": steps_to_json(item.steps)}
-        atomic_write(record_path(item.dst),
-                     lambda tmp: tmp.write_text(json.dumps(record, indent=1), encoding="utf-8"))
+        atomic_write_text(record_path(item.dst), json.dumps(record, indent=1))
     if item.compare is not None:
         gap = np.ones((rgb.shape[0], max(4, rgb.shape[1] // 100), 3), np.float32)
         both = np.concatenate([grey_rgb(l_star), gap, rgb], axis=1)
@@ -463,10 +462,10 @@ def _import_model(ctx: JobContext, weights: Path, card_path: Path, dest: Path,
     load_weights(net, weights, digest)  # raises a clear ModelError when shapes do not fit
     ctx.check()
     dest.mkdir(parents=True, exist_ok=True)
-    final = dest / f"{card.id}-{digest[:8]}.safetensors"
+    final = dest / weights_name(card.id, digest)
     card = dataclasses.replace(card, weights=final.name, sha256=digest,
                                bytes=weights.stat().st_size, default=False, path=None)
     atomic_write(final, lambda tmp: shutil.copyfile(weights, tmp))
     toml_path = dest / f"{card.id}.toml"
-    atomic_write(toml_path, lambda tmp: tmp.write_text(card_to_toml(card), encoding="utf-8"))
+    atomic_write_text(toml_path, card_to_toml(card))
     return dataclasses.replace(card, path=toml_path)

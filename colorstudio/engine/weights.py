@@ -16,6 +16,7 @@ from torch import nn
 
 from ..core.cards import sha256_file
 from ..core.errors import ModelError
+from ..core.imageio import atomic_write
 
 
 def save_weights(net: nn.Module, path: Path, metadata: dict[str, str] | None = None,
@@ -27,13 +28,18 @@ def save_weights(net: nn.Module, path: Path, metadata: dict[str, str] | None = N
         if half and v.is_floating_point():
             v = v.half()
         state[k] = v
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(state, str(tmp), metadata=metadata or {})
-    # safetensors creates files owner-only (0600); bundled and shared models must be
-    # readable by every user of an installation.
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    _write_safetensors(Path(path), state, metadata)
+
+
+def _write_safetensors(path: Path, state: dict[str, torch.Tensor],
+                       metadata: dict[str, str] | None = None) -> None:
+    def write(tmp: Path) -> None:
+        save_file(state, str(tmp), metadata=metadata or {})
+        # Temp files are owner-only (0600); bundled and shared models must be readable by
+        # every user of an installation.
+        os.chmod(tmp, 0o644)
+
+    atomic_write(path, write)
 
 
 def load_weights(net: nn.Module, path: Path, sha256: str | None = None,
@@ -66,7 +72,4 @@ def import_pth(path: Path, out: Path) -> None:
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ModelError(f"{Path(path).name}: not a plain state dict of tensors")
-    tmp = Path(out).with_name(Path(out).name + ".tmp")
-    save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, out)
+    _write_safetensors(Path(out), {k: v.contiguous() for k, v in state.items()})

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..core.color import rgb_to_lab
+from ..core.imageio import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -146,10 +147,8 @@ class ImageCache:
         images = out[: report.usable].copy()
         if cached and complete:  # a cancelled scan must not pass for the whole folder later
             cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(".tmp.npz")
-            np.savez(tmp, images=images,
-                     report=np.array([report.usable, report.grey, report.unreadable]))
-            tmp.replace(cached)
+            atomic_write(cached, lambda tmp: np.savez(
+                tmp, images=images, report=np.array([report.usable, report.grey, report.unreadable])))
         return cls(images, report, complete)
 
     def batches(self, batch: int, size: int, rng: np.random.Generator, device: torch.device,

@@ -11,14 +11,14 @@ import argparse
 import dataclasses
 import os
 import platform
-import re
 import sys
 from pathlib import Path
 
 import torch
 
 from ..core.cards import (Metrics, ModelCard, bundled_models_dir, card_from_dict, card_to_toml,
-                          sha256_file)
+                          sha256_file, weights_files, weights_name)
+from ..core.imageio import atomic_write_text
 from ..engine.device import pick_device
 from ..engine.evaluate import PROTOCOL, evaluate, load_eval_images
 from ..engine.models import ModelStore
@@ -41,14 +41,6 @@ def hardware_string(device: str = "cpu") -> str:
     return f"{os.cpu_count()} CPU cores ({cpu})"
 
 
-def weights_files(models_dir: Path, model_id: str) -> list[Path]:
-    """The `<id>-<sha8>.safetensors` files of exactly this id (not of `<id>-other`, whose
-    name also starts with `<id>-`)."""
-    pattern = re.compile(re.escape(model_id) + r"-[0-9a-f]{8}\.safetensors")
-    return sorted(p for p in Path(models_dir).glob(f"{model_id}-*.safetensors")
-                  if pattern.fullmatch(p.name))
-
-
 def write_model(net: torch.nn.Module, meta: dict, cfg: TrainConfig, models_dir: Path,
                 extra: dict | None = None, half: bool = True) -> ModelCard:
     """Write weights (fp16 by default) and a card; older weight files of the same id go."""
@@ -57,7 +49,7 @@ def write_model(net: torch.nn.Module, meta: dict, cfg: TrainConfig, models_dir: 
     tmp = models_dir / f".{model_id}.export.safetensors"
     save_weights(net, tmp, {"arch": cfg.arch, "id": model_id}, half=half)
     digest = sha256_file(tmp)
-    final = models_dir / f"{model_id}-{digest[:8]}.safetensors"
+    final = models_dir / weights_name(model_id, digest)
     for old in weights_files(models_dir, model_id):
         if old != final:
             old.unlink()
@@ -80,9 +72,7 @@ def write_model(net: torch.nn.Module, meta: dict, cfg: TrainConfig, models_dir: 
 
 def _write_card(card: ModelCard) -> None:
     assert card.path is not None
-    tmp = card.path.with_name(card.path.name + ".tmp")
-    tmp.write_text(card_to_toml(card), encoding="utf-8")
-    os.replace(tmp, card.path)
+    atomic_write_text(card.path, card_to_toml(card))
 
 
 def measure(card: ModelCard, eval_data: Path, device: str = "auto") -> Metrics:

@@ -25,7 +25,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -38,10 +37,11 @@ import torch
 import torch.nn.functional as F
 
 from ..core import cards as card_io
-from ..core.cards import ModelCard, bundled_models_dir
-from ..core.compose import lab_to_rgb_fast, resize
+from ..core.cards import ModelCard, bundled_models_dir, weights_files
 from ..core.color import rgb_to_lab
+from ..core.compose import lab_to_rgb_fast, resize
 from ..core.errors import CancelledError, ColorStudioError, ModelError
+from ..core.imageio import atomic_write_text
 from ..engine.device import pick_device
 from ..engine.evaluate import EVAL_SIZE, PROTOCOL, EvalReport, evaluate
 from ..engine.models import LoadedModel, ModelStore
@@ -50,7 +50,7 @@ from ..engine.weights import load_weights
 from ..nets import build
 from .config import TrainConfig
 from .data import GREY_CHROMA, IMAGE_EXTS, ImageCache, Item, decode_square, mean_chroma, split_items
-from .export import hardware_string, weights_files, write_model
+from .export import hardware_string, write_model
 from .finetune_archs import (ARCH_DEFAULTS, UNPAIRED_ARCHS, can_resume, default_name,
                              model_id_for, work_dir_for)
 from .fit import TrainEvent, fit, preview_rows
@@ -329,9 +329,9 @@ class FineTuneJob:
             shutil.rmtree(self.work_dir, ignore_errors=True)
             self.work_dir.mkdir(parents=True, exist_ok=True)
             cfg = self._config(scan, held_n)
-            _write_json({"fingerprint": scan.fingerprint, "base": self.base.id,
-                         "name": self.name, "data": str(Path(o.data).resolve()),
-                         "created": _now()}, job_file)
+            atomic_write_text(job_file, json.dumps(
+                {"fingerprint": scan.fingerprint, "base": self.base.id, "name": self.name,
+                 "data": str(Path(o.data).resolve()), "created": _now()}, indent=2))
         items = [Item(p) for p in cfg.data]
         train_items, held_items = split_items(items, cfg.holdout, cfg.seed)
         held_paths = [Path(i.path) for i in held_items]
@@ -468,11 +468,6 @@ class FineTuneJob:
 def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
-
-def _write_json(obj: dict, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    os.replace(tmp, path)
 
 
 def _metric_dict(rep: EvalReport) -> dict[str, float]:

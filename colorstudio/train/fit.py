@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -23,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.color import NORMALISATIONS
+from ..core.imageio import atomic_write, atomic_write_text
 from ..engine.device import pick_device
 from ..engine.torch_color import lab_to_rgb, rgb_to_lab
 from ..engine.weights import load_weights, save_weights
@@ -56,18 +56,6 @@ class FitResult:
     cancelled: bool
     params: int
     device: str
-
-
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _atomic_json(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
 
 
 class _Objective:
@@ -254,7 +242,7 @@ def fit(
     cancelled = cancel or (lambda: False)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_json(cfg.to_dict(), out / "config.json")
+    atomic_write_text(out / "config.json", json.dumps(cfg.to_dict(), indent=2, default=str))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -332,11 +320,12 @@ def fit(
         emit(TrainEvent("start", 0, cfg.steps, message=f"training {cfg.arch} on {device}"))
 
     def save_checkpoint() -> None:
-        _atomic_torch_save({
+        state = {
             "net": net.state_dict(), "aux": objective.aux.state_dict(),
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict() if opt_d else {},
             "step": step,
-        }, ckpt)
+        }
+        atomic_write(ckpt, lambda tmp: torch.save(state, tmp))
 
     batches = cache.batches(cfg.batch, cfg.size, rng, device, cfg.rotate, cfg.zoom)
     half = cfg.batch // 2  # the cycle objective reads the first half of a batch as grey
