@@ -141,3 +141,21 @@ def test_real_training_wizard_opens_with_a_trainer(qtbot, win) -> None:
     assert isinstance(wiz, wizard.TrainingWizard)
     assert wiz.isVisible() and win.services.trainer is not None
     wiz.close()
+
+
+def test_card_metrics_show_the_grey_baseline_and_hint_gains() -> None:
+    """The bundled default's measured numbers, one line per kind, with the grey baseline."""
+    import dataclasses
+
+    from colorstudio.core.cards import Metrics, bundled_models_dir, load_card
+    from colorstudio.ui.model_manager import card_html
+
+    card = load_card(bundled_models_dir() / "guided_unet.toml")
+    m = card.metrics
+    html = card_html(card, is_default=True, verified=None)
+    assert (f"PSNR {m.psnr:.2f} dB · grey input {m.grey_psnr:.2f} dB<br>"
+            f"with 10 hints {m.psnr_hints10:.2f} dB · with 100 hints {m.psnr_hints100:.2f} dB<br>"
+            f"colourfulness {m.colourfulness:.1f}") in html
+    assert f"({m.images} images)" in html
+    unmeasured = card_html(dataclasses.replace(card, metrics=Metrics()), False, None)
+    assert "<b>Metrics</b></td><td>not measured" in unmeasured

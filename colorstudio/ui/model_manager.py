@@ -14,13 +14,31 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QListW
                                QListWidgetItem, QPushButton, QSplitter, QTextBrowser,
                                QVBoxLayout, QWidget)
 
-from ..core.cards import ModelCard
+from ..core.cards import Metrics, ModelCard
 from .services import AppServices
 from .theme import icon
 
 
 def _fmt_bytes(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+def _metrics_html(m: Metrics) -> str:
+    """One line per kind of number, with the grey-input baseline beside the PSNR."""
+    def join(parts: tuple[tuple[str, float | None, str], ...]) -> str:
+        return " · ".join(f"{label} {fmt.format(v)}" for label, v, fmt in parts if v is not None)
+
+    lines = [join((("PSNR", m.psnr, "{:.2f} dB"), ("grey input", m.grey_psnr, "{:.2f} dB"))),
+             join((("with 10 hints", m.psnr_hints10, "{:.2f} dB"),
+                   ("with 100 hints", m.psnr_hints100, "{:.2f} dB"))),
+             join((("colourfulness", m.colourfulness, "{:.1f} (natural photos ≈ 38)"),
+                   ("SSIM", m.ssim, "{:.3f}"), ("CIEDE2000", m.ciede2000, "{:.1f}")))]
+    lines = [line for line in lines if line]
+    if not lines:
+        return "not measured"
+    if m.dataset:
+        lines.append(f"on {html.escape(m.dataset)} ({m.images} images)")
+    return "<br>".join(lines)
 
 
 def card_html(card: ModelCard, is_default: bool, verified: bool | None) -> str:
@@ -49,17 +67,7 @@ def card_html(card: ModelCard, is_default: bool, verified: bool | None) -> str:
         ("Hardware / time", e(" · ".join(x for x in (card.hardware, card.training_time) if x)
                               or "-")),
     ]
-    metrics = []
-    for label, value, unit in (("PSNR", m.psnr, " dB"), ("SSIM", m.ssim, ""),
-                               ("Colourfulness", m.colourfulness, ""),
-                               ("CIEDE2000", m.ciede2000, ""),
-                               ("PSNR, 10 hints", m.psnr_hints10, " dB"),
-                               ("PSNR, 100 hints", m.psnr_hints100, " dB")):
-        if value is not None:
-            metrics.append(f"{label} {value:.3g}{unit}")
-    rows.append(("Metrics", (", ".join(metrics) + (f" on {e(m.dataset)} ({m.images} images)"
-                                                  if m.dataset else "")) if metrics
-                 else "not measured"))
+    rows.append(("Metrics", _metrics_html(m)))
     if card.limitations:
         rows.append(("Limitations", e(card.limitations)))
     if card.deviations:
