@@ -2,6 +2,7 @@
 shards by the recipe's fixed seed; never trained on, and not the val set).
 
 python training/dev_eval.py RECIPE.toml [--weights W] [--set key=value ...] [--hints N] [--n 300]
+                           [--source photos-320px]
 `--set` overrides architecture config keys at inference (e.g. decode=class temperature=0.5).
 """
 
@@ -28,12 +29,13 @@ from colorstudio.train.data import ImageCache, list_items, split_items
 DEV_RECIPE = Path("training/recipes/guided_unet.toml")  # owns the dev split (holdout)
 
 
-def dev_images(recipe: Path, n: int) -> list[tuple[str, np.ndarray]]:
+def dev_images(recipe: Path, n: int, source: str = "") -> list[tuple[str, np.ndarray]]:
     _, stages = load_recipe(recipe)
     if not any(s.holdout for s in stages):
         _, stages = load_recipe(DEV_RECIPE)
     st = next(s for s in stages if s.holdout)
     _, held = split_items(list_items(st.data), st.holdout, st.seed)
+    held = [i for i in held if source in Path(i.path).name]
     cache = ImageCache.build(held[:n], 256)
     return [(str(i), img.astype(np.float32) / 255) for i, img in enumerate(cache.images)]
 
@@ -45,6 +47,8 @@ def main() -> int:
     ap.add_argument("--set", nargs="*", default=[])
     ap.add_argument("--hints", type=int, nargs="*", default=[0])
     ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--source", default="", help="only held-out photos of shards whose name "
+                    "contains this (e.g. photos-320px: the scene photos)")
     ap.add_argument("--working-size", type=int, help="override the card's working size")
     args = ap.parse_args()
     meta, stages = load_recipe(args.recipe)
@@ -64,10 +68,10 @@ def main() -> int:
     card = card_from_dict({**meta, "version": "dev", "arch": stages[-1].arch, "config": cfg,
                            "normalisation": stages[-1].normalisation})
     model = LoadedModel(card, net, torch.device("cpu"))
-    images = dev_images(args.recipe, args.n)
+    images = dev_images(args.recipe, args.n, args.source)
     for h in args.hints:
         r = evaluate(model, Path("dev"), h, images=images)
-        print(json.dumps({"set": args.set, "size": card.working_size, "hints": h, "psnr": r.psnr, "grey_psnr": r.grey_psnr,
+        print(json.dumps({"set": args.set, "source": args.source, "size": card.working_size, "hints": h, "psnr": r.psnr, "grey_psnr": r.grey_psnr,
                           "colourfulness": r.colourfulness, "truth_colourfulness":
                           r.truth_colourfulness, "ciede2000": r.ciede2000, "n": r.images}),
               flush=True)
