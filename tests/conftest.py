@@ -72,3 +72,15 @@ def make_grey():
 @pytest.fixture
 def make_colour():
     return colour_scene
+
+
+@pytest.fixture
+def win(qtbot, tiny_models: Path, tmp_path: Path):  # noqa: ANN001, ANN201
+    """The main window over the tiny test models and an empty user-models folder."""
+    from uihelpers import make_window
+
+    window, services = make_window(qtbot, [tiny_models, tmp_path / "user_models"],
+                                   tmp_path / "settings.ini")
+    yield window
+    window.close()
+    services.engine.shutdown()

@@ -23,15 +23,6 @@ TIMEOUT = 60000
 pytestmark = pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
 
 
-@pytest.fixture
-def win(qtbot, tiny_models: Path, tmp_path: Path):
-    window, services = make_window(qtbot, [tiny_models, tmp_path / "user_models"],
-                                   tmp_path / "settings.ini")
-    yield window
-    window.close()
-    services.engine.shutdown()
-
-
 def _drop(widget, paths: list[Path]) -> bool:  # noqa: ANN001
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])

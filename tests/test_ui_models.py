@@ -15,15 +15,6 @@ from uihelpers import make_window, no_thread_leak, write_grey  # noqa: F401 - au
 TIMEOUT = 60000
 
 
-@pytest.fixture
-def win(qtbot, tiny_models: Path, tmp_path: Path):
-    window, services = make_window(qtbot, [tiny_models, tmp_path / "user_models"],
-                                   tmp_path / "settings.ini")
-    yield window
-    window.close()
-    services.engine.shutdown()
-
-
 def _ids(manager) -> list[str]:  # noqa: ANN001
     return [manager.list.item(i).data(Qt.ItemDataRole.UserRole)
             for i in range(manager.list.count())]

@@ -55,3 +55,4 @@ def make_window(qtbot, models_dirs: list[Path], settings_path: Path):  # noqa: A
     window.show()
     qtbot.waitExposed(window)
     return window, services
+
