@@ -193,14 +193,20 @@ def test_emphasis_draws_its_share_of_each_batch_from_training_images_only(
     green.mkdir()
     for i in range(6):  # flat pure green, unlike any of the sinusoidal `photos`
         Image.fromarray(np.full((40, 40, 3), (0, 200 + 8 * i, 0), np.uint8)).save(green / f"g{i}.png")
-    built: list[list[Item]] = []
-    real_build = fit_mod.ImageCache.build.__func__
-    monkeypatch.setattr(fit_mod.ImageCache, "build", classmethod(
-        lambda cls, items, *a, **k: (built.append(list(items)), real_build(cls, items, *a, **k))[1]))
-    batches: list[torch.Tensor] = []
-    real_step = fit_mod._Objective.step
-    monkeypatch.setattr(fit_mod._Objective, "step",
-                        lambda self, rgb, *a: (batches.append(rgb.clone()), real_step(self, rgb, *a))[1])
+    built: list[list[Item]] = []  # the photos of each cache fit() decodes
+    batches: list[torch.Tensor] = []  # each training batch
+    real_build, real_step = fit_mod.ImageCache.build.__func__, fit_mod._Objective.step
+
+    def spy_build(cls, items, *args, **kwargs):  # noqa: ANN001, ANN202
+        built.append(list(items))
+        return real_build(cls, items, *args, **kwargs)
+
+    def spy_step(self, rgb, *args):  # noqa: ANN001, ANN202
+        batches.append(rgb.clone())
+        return real_step(self, rgb, *args)
+
+    monkeypatch.setattr(fit_mod.ImageCache, "build", classmethod(spy_build))
+    monkeypatch.setattr(fit_mod._Objective, "step", spy_step)
     cfg = _cfg(photos, tmp_path / "run", "regress", data=[str(photos), str(green)], holdout=4,
                emphasis=[str(green)], emphasis_fraction=0.5, batch=8, steps=4, rotate=0.0)
     assert not fit(cfg).cancelled

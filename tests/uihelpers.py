@@ -55,4 +55,3 @@ def make_window(qtbot, models_dirs: list[Path], settings_path: Path):  # noqa: A
     window.show()
     qtbot.waitExposed(window)
     return window, services
-

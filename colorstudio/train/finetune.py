@@ -469,7 +469,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
-
 def _metric_dict(rep: EvalReport) -> dict[str, float]:
     return {"psnr": rep.psnr, "ssim": rep.ssim, "ciede2000": rep.ciede2000,
             "colourfulness": rep.colourfulness, "grey_psnr": rep.grey_psnr}

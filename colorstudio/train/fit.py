@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,7 +30,7 @@ from ..engine.weights import load_weights, save_weights
 from ..nets import build
 from . import losses as L
 from .config import TrainConfig
-from .data import ImageCache, list_items, split_items
+from .data import ImageCache, Item, list_items, split_items
 from .hints_sim import simulate_hints
 
 log = logging.getLogger(__name__)
@@ -264,30 +265,32 @@ def fit(
     train_items, held_items = split_items(items, cfg.holdout, cfg.seed)
     emit(TrainEvent("scan", 0, len(train_items), message=f"decoding {len(train_items)} images"))
     cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else None
-    cache = ImageCache.build(train_items, cfg.load_size, cache_dir,
-                             progress=lambda i, n: emit(TrainEvent("scan", i, n)),
-                             cancel=cancelled)
-    if not cache.complete:  # cancelled while decoding: nothing trained, nothing written
+
+    def scan(photos: list[Item], empty: str, **kw: Any) -> ImageCache | None:
+        """The decoded photos, or None when cancelled while decoding (then nothing is trained
+        and nothing written); `empty` is the error when none is usable."""
+        c = ImageCache.build(photos, cfg.load_size, cache_dir, cancel=cancelled, **kw)
+        if c.complete and len(c) == 0:
+            raise ValueError(empty)
+        return c if c.complete else None
+
+    cache = scan(train_items, "no usable colour photos in the training data",
+                 progress=lambda i, n: emit(TrainEvent("scan", i, n)))
+    if cache is None:
         return _cancelled_before_training(cfg, emit, device, ddp)
-    if len(cache) == 0:
-        raise ValueError("no usable colour photos in the training data")
     grey_cache = None
     if cfg.grey_data:  # unpaired adaptation: real B&W scans are the grey domain
-        grey_cache = ImageCache.build(list_items(cfg.grey_data), cfg.load_size, cache_dir,
-                                      cancel=cancelled, keep_grey=True)
-        if not grey_cache.complete:
+        grey_cache = scan(list_items(cfg.grey_data),
+                          "no readable photos in the black-and-white folder", keep_grey=True)
+        if grey_cache is None:
             return _cancelled_before_training(cfg, emit, device, ddp)
-        if len(grey_cache) == 0:
-            raise ValueError("no readable photos in the black-and-white folder")
     emphasis_cache = None
     if cfg.emphasis and cfg.emphasis_fraction > 0:
         wanted = set(list_items(cfg.emphasis))
-        emphasis_cache = ImageCache.build([i for i in train_items if i in wanted], cfg.load_size,
-                                          cache_dir, cancel=cancelled)
-        if not emphasis_cache.complete:
+        emphasis_cache = scan([i for i in train_items if i in wanted],
+                              "no usable colour photos in the emphasised training data")
+        if emphasis_cache is None:
             return _cancelled_before_training(cfg, emit, device, ddp)
-        if len(emphasis_cache) == 0:
-            raise ValueError("no usable colour photos in the emphasised training data")
     held = ImageCache.build(held_items[:8], cfg.load_size) if held_items else None
 
     net = build(cfg.arch, cfg.config).to(device)
