@@ -17,7 +17,8 @@ from colorstudio.nets.base import ColorNet
 from colorstudio.nets.registry import make_config
 
 VARIANTS = ["mathur2023_gan", "mahajan2022_cyclegan", "roshana2023_pix2pix",
-            "roshana2023_resnet18_unet", "dehghan2023_autoencoder", "mane2021_cnn", "guided_unet"]
+            "roshana2023_resnet18_unet", "dehghan2023_autoencoder", "mane2021_cnn", "guided_unet",
+            "guided_mobilenet"]
 RGB_ARCHS = {"mathur2023_gan", "mahajan2022_cyclegan"}
 # Two input sizes per architecture, both multiples of what the architecture needs.
 SIZES = {
@@ -28,10 +29,11 @@ SIZES = {
     "dehghan2023_autoencoder": [(32, 32), (40, 56)],
     "mane2021_cnn": [(32, 32), (40, 56)],
     "guided_unet": [(32, 32), (48, 80)],
+    "guided_mobilenet": [(32, 32), (64, 96)],
 }
 
 
-def test_registry_holds_exactly_the_seven_variants():
+def test_registry_holds_exactly_the_variants():
     load_all()
     assert sorted(ARCHS) == sorted(VARIANTS)
     assert set(TINY_CONFIGS) == set(VARIANTS)
@@ -65,7 +67,7 @@ def test_unknown_architecture_and_config_keys_are_model_errors():
 def _inputs(arch: str, h: int, w: int, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     l = torch.rand(2, 1, h, w, generator=g) * 2 - 1
-    if arch != "guided_unet":
+    if not get_spec(arch).cls.uses_hints:
         return (l,)
     mask = torch.zeros(2, 1, h, w)
     mask[:, :, h // 3:h // 3 + 3, w // 4:w // 4 + 3] = 1

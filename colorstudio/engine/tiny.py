@@ -21,6 +21,8 @@ TINY_CONFIGS: dict[str, dict] = {
     "dehghan2023_autoencoder": {"base": 4},
     "mane2021_cnn": {"widths": [4, 8, 8]},
     "guided_unet": {"widths": [4, 8, 8, 16], "bottleneck_blocks": 1, "bin_step": 20},
+    "guided_mobilenet": {"width_mult": 0.25, "decoder": [16, 8, 8, 8, 8], "hint_channels": 8,
+                         "bin_step": 20},
 }
 _CARD_FIELDS = {
     "mathur2023_gan": dict(output_space="rgb", normalisation="rgb_tanh", working_size=32,
@@ -31,6 +33,7 @@ _CARD_FIELDS = {
     "dehghan2023_autoencoder": dict(multiple=8),
     "mane2021_cnn": dict(normalisation="lab_l50_ab128", multiple=8),
     "guided_unet": dict(hints=True, multiple=16, default=True),
+    "guided_mobilenet": dict(hints=True, multiple=32),
 }
 
 

@@ -20,6 +20,7 @@ _MODULES = (
     "dehghan2023_autoencoder",
     "mane2021_cnn",
     "guided_unet",
+    "guided_mobilenet",
 )
 
 

@@ -28,9 +28,9 @@ from .registry import register_arch
 
 
 @dataclass(frozen=True)
-class GuidedUNetConfig:
-    widths: tuple[int, ...] = (32, 64, 128, 256)
-    bottleneck_blocks: int = 2
+class BinDecoding:
+    """The ab-bin head and the decoding of `BinnedGuidedNet.predict` (every guided net)."""
+
     bin_step: int = 10
     temperature: float = 0.38
     # Cross-entropy with class rebalancing learns p(q) * w(q); dividing by w(q)**alpha at
@@ -39,6 +39,12 @@ class GuidedUNetConfig:
     decode: str = "blend"
     class_mix: float = 1.0  # away from hints: 0 = regression head, 1 = annealed mean
     hint_radius: int = 12  # pixels at 1/2 resolution over which hints override the prior
+
+
+@dataclass(frozen=True)
+class GuidedUNetConfig(BinDecoding):
+    widths: tuple[int, ...] = (32, 64, 128, 256)
+    bottleneck_blocks: int = 2
 
 
 def gamut_bins(step: int) -> np.ndarray:
@@ -68,54 +74,22 @@ class _ResBlock(nn.Module):
         return self.act(x + self.body(x))
 
 
-@register_arch("guided_unet", GuidedUNetConfig)
-class GuidedUNet(ColorNet):
-    uses_hints = True
+class BinnedGuidedNet(ColorNet):
+    """Zhang et al.'s two heads and their decoding, shared by the guided generators.
 
-    def __init__(self, cfg: GuidedUNetConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
-        w = cfg.widths
-        self.stem = nn.Sequential(conv_block(4, w[0], s=2), conv_block(w[0], w[0]))  # 1/2
-        self.downs = nn.ModuleList(
-            nn.Sequential(conv_block(w[i], w[i + 1], s=2), conv_block(w[i + 1], w[i + 1]))
-            for i in range(len(w) - 1)
-        )
-        self.bottleneck = nn.Sequential(
-            *[_ResBlock(w[-1], 2 ** (i % 3 + 1)) for i in range(cfg.bottleneck_blocks)]
-        )
-        self.reduce = nn.ModuleList(nn.Conv2d(w[i + 1], w[i], 1) for i in range(len(w) - 1))
-        self.fuse = nn.ModuleList(conv_block(w[i], w[i]) for i in range(len(w) - 1))
-        bins = torch.from_numpy(gamut_bins(cfg.bin_step)) / 110.0
+    Subclasses build their trunk, call `_make_heads(quarter_ch, half_ch)` and return
+    `(self.class_head(feat_1/4), self.reg_head(feat_1/2))` from `forward`."""
+
+    uses_hints = True
+    cfg: BinDecoding
+
+    def _make_heads(self, quarter_ch: int, half_ch: int) -> None:
+        bins = torch.from_numpy(gamut_bins(self.cfg.bin_step)) / 110.0
         self.register_buffer("bins", bins)  # (Q, 2) in ab/110
         # log of the rebalancing weights used in training (zeros if none); see prior_correction.
         self.register_buffer("log_class_weight", torch.zeros(len(bins)))
-        self.class_head = nn.Conv2d(w[1], len(bins), 1)  # at 1/4
-        self.reg_head = nn.Sequential(nn.Conv2d(w[0], 2, 3, 1, 1), nn.Tanh())  # at 1/2
-
-    def forward(
-        self, l: torch.Tensor, hint_ab: torch.Tensor | None = None,
-        hint_mask: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> (class logits (B, Q, H/4, W/4), regressed ab/110 (B, 2, H/2, W/2))."""
-        if hint_ab is None or hint_mask is None:
-            b, _, h, w = l.shape
-            hint_ab = l.new_zeros(b, 2, h, w)
-            hint_mask = l.new_zeros(b, 1, h, w)
-        x = self.stem(torch.cat([l, hint_ab, hint_mask - 0.5], 1))
-        feats = [x]
-        for down in self.downs:
-            feats.append(down(feats[-1]))
-        x = self.bottleneck(feats.pop())
-        quarter = None
-        for i in reversed(range(len(feats))):
-            x = self.reduce[i](x)
-            x = F.interpolate(x, size=feats[i].shape[-2:], mode="bilinear", align_corners=False)
-            x = self.fuse[i](x + feats[i])
-            if i == 1:
-                quarter = x
-        assert quarter is not None
-        return self.class_head(quarter), self.reg_head(x)
+        self.class_head = nn.Conv2d(quarter_ch, len(bins), 1)  # at 1/4
+        self.reg_head = nn.Sequential(nn.Conv2d(half_ch, 2, 3, 1, 1), nn.Tanh())  # at 1/2
 
     def annealed_mean(self, logits: torch.Tensor) -> torch.Tensor:
         """Class logits (B, Q, h, w) -> ab/110 (B, 2, h, w), annealed mean (Zhang et al. 2016)."""
@@ -151,3 +125,46 @@ class GuidedUNet(ColorNet):
         for size, pad in passes:
             near = F.avg_pool2d(near, size, 1, pad, count_include_pad=False)
         return near * reg + (1 - near) * prior
+
+
+@register_arch("guided_unet", GuidedUNetConfig)
+class GuidedUNet(BinnedGuidedNet):
+    def __init__(self, cfg: GuidedUNetConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.widths
+        self.stem = nn.Sequential(conv_block(4, w[0], s=2), conv_block(w[0], w[0]))  # 1/2
+        self.downs = nn.ModuleList(
+            nn.Sequential(conv_block(w[i], w[i + 1], s=2), conv_block(w[i + 1], w[i + 1]))
+            for i in range(len(w) - 1)
+        )
+        self.bottleneck = nn.Sequential(
+            *[_ResBlock(w[-1], 2 ** (i % 3 + 1)) for i in range(cfg.bottleneck_blocks)]
+        )
+        self.reduce = nn.ModuleList(nn.Conv2d(w[i + 1], w[i], 1) for i in range(len(w) - 1))
+        self.fuse = nn.ModuleList(conv_block(w[i], w[i]) for i in range(len(w) - 1))
+        self._make_heads(w[1], w[0])
+
+    def forward(
+        self, l: torch.Tensor, hint_ab: torch.Tensor | None = None,
+        hint_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (class logits (B, Q, H/4, W/4), regressed ab/110 (B, 2, H/2, W/2))."""
+        if hint_ab is None or hint_mask is None:
+            b, _, h, w = l.shape
+            hint_ab = l.new_zeros(b, 2, h, w)
+            hint_mask = l.new_zeros(b, 1, h, w)
+        x = self.stem(torch.cat([l, hint_ab, hint_mask - 0.5], 1))
+        feats = [x]
+        for down in self.downs:
+            feats.append(down(feats[-1]))
+        x = self.bottleneck(feats.pop())
+        quarter = None
+        for i in reversed(range(len(feats))):
+            x = self.reduce[i](x)
+            x = F.interpolate(x, size=feats[i].shape[-2:], mode="bilinear", align_corners=False)
+            x = self.fuse[i](x + feats[i])
+            if i == 1:
+                quarter = x
+        assert quarter is not None
+        return self.class_head(quarter), self.reg_head(x)

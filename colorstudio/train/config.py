@@ -40,6 +40,12 @@ class TrainConfig:
     soft_sigma: float = 5.0  # ab units, soft-encoding kernel
     seed: int = 0
     init: str = ""  # safetensors file to start from (previous stage or base model)
+    pretrained: str = ""  # a `train.pretrained.SOURCES` name, loaded when `init` is empty
+    # Learning-rate multipliers by parameter-name prefix (e.g. {"encoder." = 0.1}); 0 freezes.
+    lr_scales: dict[str, float] = field(default_factory=dict)
+    # Modules (by name prefix) whose BatchNorm layers keep their statistics (eval mode).
+    freeze_bn: list[str] = field(default_factory=list)
+    channels_last: bool = False  # memory format (always on CUDA; faster for some CPU nets)
     out: str = "runs/run"
     cache_dir: str = "cache"  # decoded-image cache; "" = none (the wizard's small folders)
     device: str = "auto"

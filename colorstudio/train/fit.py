@@ -78,12 +78,12 @@ class _Objective:
             # Kept in the weights file so decoding can undo the rebalancing bias.
             net.log_class_weight.copy_(self.weights.log().to(net.log_class_weight.device))
 
-    def generator_params(self) -> list[nn.Parameter]:
+    def generator_params_named(self) -> list[tuple[str, nn.Parameter]]:
         """What the generator optimiser steps: the network, and CycleGAN's F (colour -> grey),
         whose only training signal is the generator-side cycle and adversarial loss."""
-        params = list(self.net.parameters())
+        params = list(self.net.named_parameters())
         if "f" in self.aux:
-            params += list(self.aux["f"].parameters())
+            params += [(f"aux.f.{n}", p) for n, p in self.aux["f"].named_parameters()]
         return params
 
     def discriminator_params(self) -> list[nn.Parameter]:
@@ -196,8 +196,32 @@ class _Objective:
     def preview(self, rgb: torch.Tensor) -> np.ndarray:
         self.net.eval()
         img = preview_rows(self.net, rgb, self.cfg.normalisation)
-        self.net.train()
+        train_mode(self.net, self.cfg.freeze_bn)
         return img
+
+
+def train_mode(net: nn.Module, freeze_bn: list[str]) -> None:
+    """`net.train()`, except BatchNorm layers under the `freeze_bn` prefixes, which keep their
+    (pretrained) statistics: small CPU batches would only add noise to them."""
+    net.train()
+    for name, m in net.named_modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and name.startswith(tuple(freeze_bn)):
+            m.eval()
+
+
+def param_groups(named: list[tuple[str, nn.Parameter]], scales: dict[str, float]
+                 ) -> list[dict[str, Any]]:
+    """Optimiser groups by name prefix with an `lr_scale` each (the longest matching prefix
+    wins; unmatched parameters get 1). A scale of 0 freezes the parameters."""
+    groups: dict[float, list[nn.Parameter]] = {}
+    for name, p in named:
+        match = max((k for k in scales if name.startswith(k)), key=len, default=None)
+        scale = scales[match] if match is not None else 1.0
+        if scale == 0:
+            p.requires_grad_(False)
+            continue
+        groups.setdefault(scale, []).append(p)
+    return [{"params": ps, "lr_scale": s} for s, ps in groups.items()]
 
 
 @torch.no_grad()
@@ -296,11 +320,16 @@ def fit(
     net = build(cfg.arch, cfg.config).to(device)
     if cfg.init:
         load_weights(net, Path(cfg.init), strict=False)
-    if amp:
+    elif cfg.pretrained:
+        from .pretrained import load_pretrained
+
+        load_pretrained(net, cfg.pretrained)
+    channels_last = amp or cfg.channels_last
+    if channels_last:
         net = net.to(memory_format=torch.channels_last)
     objective = _Objective(cfg, net, device, rng, cache)
-    opt_g = torch.optim.Adam(objective.generator_params(), lr=cfg.lr, betas=cfg.betas,
-                             weight_decay=cfg.weight_decay)
+    opt_g = torch.optim.Adam(param_groups(objective.generator_params_named(), cfg.lr_scales),
+                             lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
     d_params = objective.discriminator_params()
     opt_d = torch.optim.Adam(d_params, lr=cfg.lr, betas=cfg.betas) if d_params else None
     train_net: nn.Module = net
@@ -341,7 +370,7 @@ def fit(
     if held is not None and len(held):
         preview_rgb = torch.from_numpy(held.images[:4]).permute(0, 3, 1, 2).float().to(device) / 255
         preview_rgb = F.interpolate(preview_rgb, size=(cfg.size, cfg.size), mode="area")
-    net.train()
+    train_mode(net, cfg.freeze_bn)
     start = time.perf_counter()
     start_step = step
     budget = cfg.minutes * 60
@@ -362,13 +391,13 @@ def fit(
         lr = base_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
         for opt in filter(None, (opt_g, opt_d)):
             for g in opt.param_groups:
-                g["lr"] = lr
+                g["lr"] = lr * g.get("lr_scale", 1.0)
         rgb = next(batches)
         if emphasis_batches is not None:
             rgb = torch.cat([rgb[n_emph:], next(emphasis_batches)])
         if grey_batches is not None:
             rgb = torch.cat([next(grey_batches), rgb[half:]])
-        if amp:
+        if channels_last:
             rgb = rgb.contiguous(memory_format=torch.channels_last)
         objective.net = train_net
         losses = objective.step(rgb, opt_g, opt_d, amp)
