@@ -316,3 +316,24 @@ def test_ctrl_c_stops_cleanly_with_a_resumable_checkpoint(tiny_models: Path, pho
     data = tmp_path / "xdg" / "ColorStudio"
     assert (data / "finetune" / "interrupted" / "checkpoint.pt").is_file()
     assert not (data / "models").exists() or not any((data / "models").iterdir())
+
+
+def test_finetuning_the_pretrained_default_keeps_its_encoder_gentle(
+        tiny_models: Path, photos: Path, user_dir: Path) -> None:
+    import torch
+
+    from colorstudio.engine.weights import load_weights
+    from colorstudio.nets import build
+
+    job = _job(tiny_models, photos, base="tiny_guided_mobilenet", steps=3)
+    res = job.run()
+    assert not res.cancelled and res.weights is not None
+    cfg = json.loads((job.work_dir / "config.json").read_text())
+    assert cfg["lr_scales"] == {"encoder.": 0.1} and cfg["freeze_bn"] == ["encoder."]
+    # Frozen BatchNorm statistics in the encoder: exactly the base model's after training.
+    base, tuned = (build("guided_mobilenet", job.base.config) for _ in range(2))
+    load_weights(base, job.base.weights_path)
+    load_weights(tuned, res.weights)
+    bn = [k for k in base.state_dict() if k.startswith("encoder.") and "running_mean" in k]
+    assert bn and all(torch.equal(base.state_dict()[k], tuned.state_dict()[k]) for k in bn)
+    assert not torch.equal(base.class_head.weight, tuned.class_head.weight)

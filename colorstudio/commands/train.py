@@ -22,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True, metavar="DIR",
                    help="folder of colour photos (searched recursively)")
     p.add_argument("--base", metavar="ID", help="model to start from (default: the default model)")
-    p.add_argument("--name", default="", help="name of the new model (default: '<base> on <DIR>')")
+    p.add_argument("--name", default="", help="name of the new model (default: '<base> on <DIR>', numbered "
+                   "'... 2', '... 3' past existing models; a taken --name is refused)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, help="time budget (default 10)")
     budget.add_argument("--epochs", type=float, help="passes over the training photos")
@@ -39,7 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="continue the interrupted run of the same --data/--name")
     p.add_argument("--unpaired-grey", type=Path, metavar="DIR",
                    help="adapt to genuine black-and-white scans in DIR (CycleGAN, unpaired)")
-    p.add_argument("--overwrite", action="store_true", help="replace a user model of that name")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the user model of that name (without --name: of the default "
+                   "name)")
     return p
 
 
@@ -51,6 +54,8 @@ class _Progress:
         self.start = time.perf_counter()
         self.tty = self.stream.isatty()
         self.last_print = 0.0
+        self.shown_step = -1  # the step of the last progress line printed
+        self.ips = 0.0
 
     def __call__(self, e) -> None:  # e: colorstudio.train.fit.TrainEvent
         if e.kind == "phase":
@@ -62,21 +67,32 @@ class _Progress:
             self.start = time.perf_counter()
             self._line(e.message, end=True)
         elif e.kind == "step":
-            done = e.step / e.total if e.total else 0.0
-            elapsed = time.perf_counter() - self.start
-            if e.eta_s > 0:
-                done = max(done, elapsed / (elapsed + e.eta_s))
-            bar = "#" * round(24 * done)
-            loss = e.losses.get("loss", next(iter(e.losses.values()), 0.0))
-            eta = f"{int(e.eta_s // 60)}:{int(e.eta_s % 60):02d}"
-            text = (f"[{bar:<24}] {100 * done:3.0f}% step {e.step} loss {loss:.4f} "
-                    f"{e.images_per_s:.0f} img/s ETA {eta}")
+            self.ips = e.images_per_s
             now = time.perf_counter()
             if self.tty or now - self.last_print > 10:
                 self.last_print = now
-                self._line(text, end=not self.tty)
+                self._line(self._bar(e, e.images_per_s, e.eta_s), end=not self.tty)
+                self.shown_step = e.step
         elif e.kind in ("done", "cancelled"):
+            # The loop logs every few steps and stops at any: end on the step it stopped at,
+            # never "step 15" just above "cancelled at step 17".
+            if e.step and e.step != self.shown_step:
+                self._line(self._bar(e, self.ips, 0.0), end=True)
+                self.shown_step = e.step
             self._line(f"{e.kind} at step {e.step}", end=True)
+
+    def _bar(self, e, ips: float, eta_s: float) -> str:
+        done = e.step / e.total if e.total else 0.0
+        elapsed = time.perf_counter() - self.start
+        if eta_s > 0:
+            done = max(done, elapsed / (elapsed + eta_s))
+        if e.kind == "done":
+            done = 1.0
+        bar = "#" * round(24 * done)
+        loss = e.losses.get("loss", next(iter(e.losses.values()), 0.0)) if e.losses else 0.0
+        eta = f"{int(eta_s // 60)}:{int(eta_s % 60):02d}"
+        return (f"[{bar:<24}] {100 * done:3.0f}% step {e.step} loss {loss:.4f} "
+                f"{ips:.0f} img/s ETA {eta}")
 
     def _line(self, text: str, end: bool) -> None:
         if self.tty:
@@ -90,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.errors import ColorStudioError
     from ..engine.models import ModelStore
     from ..train.finetune import FineTuneJob, FineTuneOptions
+    from ..train.finetune_archs import model_id_for
 
     if not args.data.is_dir():
         raise ColorStudioError(f"{args.data} is not a folder")
@@ -106,8 +123,12 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs or 0.0, steps=args.steps or 0, size=args.size, batch=args.batch,
         lr=args.lr, augment=not args.no_augment, device=args.device, holdout=args.holdout,
         unpaired_grey=args.unpaired_grey, threads=args.threads)
-    job = FineTuneJob(opts, ModelStore(args.models_dir))
+    # No --name: a free "<base> on <DIR> N"; with --overwrite, the plain default name.
+    job = FineTuneJob(opts, ModelStore(args.models_dir), number_name=not args.overwrite)
     job.check_name(args.overwrite)
+    if not args.name and job.name != job.default_name:
+        print(f"note: a model '{model_id_for(job.default_name)}' already exists; this one "
+              f"will be saved as '{job.model_id}' (use --name to choose)", file=sys.stderr)
     if not args.resume and job.can_resume():
         print(f"note: an interrupted run of '{job.model_id}' exists; starting again "
               "(use --resume to continue it)", file=sys.stderr)

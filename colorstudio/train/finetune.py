@@ -12,6 +12,8 @@ One job, three steps, no Qt:
 3. `FineTuneJob.save(result, name)` writes the model (fp16 safetensors + card, with the base,
    the data folder's fingerprint, the photo count and the time) into the per-user models
    folder through `train.export.write_model`, atomically; `discard()` removes the work folder.
+   Without a name a run is called "<base> on <folder>", numbered ("... 2") past the models
+   that exist; a taken name is refused (`check_name`), never overwritten silently.
 
 Unpaired adaptation (paper 001, CycleGAN): with `unpaired_grey=DIR` the base must be a CycleGAN
 model; the grey domain is the folder of genuine black-and-white scans and the colour domain
@@ -52,7 +54,7 @@ from .config import TrainConfig
 from .data import GREY_CHROMA, IMAGE_EXTS, ImageCache, Item, decode_square, mean_chroma, split_items
 from .export import hardware_string, write_model
 from .finetune_archs import (ARCH_DEFAULTS, UNPAIRED_ARCHS, can_resume, default_name,
-                             model_id_for, work_dir_for)
+                             model_id_for, proposed_name, work_dir_for)
 from .fit import TrainEvent, fit, preview_rows
 
 log = logging.getLogger(__name__)
@@ -150,7 +152,7 @@ def _eval_images(paths: list[Path]) -> list[tuple[str, np.ndarray]]:
     for f in paths:
         try:
             a = np.asarray(Image.open(f).convert("RGB"), np.float32) / 255
-        except OSError:
+        except (OSError, ValueError, Image.DecompressionBombError):
             continue
         h, w = a.shape[:2]
         s = min(h, w)
@@ -211,12 +213,20 @@ class FineTuneJob:
     """A fine-tune of one base model on one folder, with a resumable work folder."""
 
     def __init__(self, opts: FineTuneOptions, store: ModelStore | None = None,
-                 models_dir: Path | None = None, work_root: Path | None = None) -> None:
+                 models_dir: Path | None = None, work_root: Path | None = None,
+                 number_name: bool = True) -> None:
+        """`number_name`: without `opts.name`, number the default name past existing models
+        (False: keep "<base> on <folder>" as it is, for `colorstudio train --overwrite`)."""
         self.opts = opts
         self.store = store or ModelStore()
         self.models_dir = Path(models_dir) if models_dir else card_io.user_models_dir()
         self.base = self._pick_base()
-        self.name = opts.name or default_name(self.base.id, opts.data)
+        # No name given: "<base> on <folder>", numbered past existing models (a second run
+        # on the same folder proposes "... 2", never the first run's name).
+        self.default_name = default_name(self.base.id, opts.data)
+        self.name = opts.name or (proposed_name(self.base.id, opts.data, self.models_dir,
+                                                self._taken_ids())
+                                  if number_name else self.default_name)
         self.model_id = model_id_for(self.name)
         self.work_dir = work_dir_for(self.models_dir, self.model_id, work_root)
 
@@ -252,6 +262,12 @@ class FineTuneJob:
             raise ColorStudioError(f"a model '{self.model_id}' already exists in "
                                    f"{self.models_dir}; choose another name")
 
+    def _taken_ids(self) -> set[str]:
+        """Ids a new model may not take (see `check_name`); the user folder is read too."""
+        bundled = bundled_models_dir()
+        files = {p.stem for p in bundled.glob("*.toml")} if bundled.is_dir() else set()
+        return set(self.store.cards()) | files
+
     def _bundled_ids(self) -> set[str]:
         return {c.id for c in self.store.cards().values()
                 if c.path is not None and c.path.parent != self.models_dir}
@@ -285,6 +301,8 @@ class FineTuneJob:
             rotate=10.0 if o.augment else 0.0, zoom=0.25 if o.augment else 0.0,
             losses=dict(d["losses"]), gan=d.get("gan", "vanilla"),
             rebalance=d.get("rebalance", 0.0), seed=o.seed,
+            lr_scales=dict(d.get("lr_scales", {})), freeze_bn=list(d.get("freeze_bn", [])),
+            channels_last=d.get("channels_last", False),
             init=str(base.weights_path), out=str(self.work_dir), device=o.device,
             threads=o.threads, checkpoint_every=100,
             preview_every=o.preview_every or auto_preview,

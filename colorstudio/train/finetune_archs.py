@@ -11,6 +11,11 @@ from pathlib import Path
 ARCH_DEFAULTS: dict[str, dict] = {
     "guided_unet": dict(objective="guided", losses={"class": 1.0, "huber": 10.0},
                         rebalance=0.5, betas=(0.9, 0.99), weight_decay=1e-5, lr=1e-4),
+    # The pretrained encoder moves at a tenth of the decoder's rate, its statistics frozen.
+    "guided_mobilenet": dict(objective="guided", losses={"class": 1.0, "huber": 10.0},
+                             rebalance=0.5, betas=(0.9, 0.99), weight_decay=1e-5, lr=1e-4,
+                             lr_scales={"encoder.": 0.1}, freeze_bn=["encoder."],
+                             channels_last=True),
     "mahajan2022_cyclegan": dict(objective="cycle", losses={"adv": 1.0, "cycle": 10.0},
                                  gan="lsgan", betas=(0.5, 0.999), lr=5e-5),
     "mathur2023_gan": dict(objective="gan_rgb",
@@ -35,6 +40,37 @@ def model_id_for(name: str) -> str:
 
 def default_name(base_id: str, data: Path) -> str:
     return f"{base_id} on {Path(data).resolve().name}"
+
+
+def free_name(name: str, taken: set[str]) -> str:
+    """`name`, or "`name` 2", "`name` 3" ...: the first whose model id is not in `taken`.
+    Ids are cut at 48 characters, so a long name is shortened to keep its number."""
+    if model_id_for(name) not in taken:
+        return name
+    n = 2
+    while True:
+        stem = name.rstrip()
+        while stem and not model_id_for(f"{stem} {n}").endswith(f"_{n}"):
+            stem = stem[:-1].rstrip()
+        cand = f"{stem} {n}" if stem else f"finetuned {n}"
+        if model_id_for(cand) not in taken:
+            return cand
+        n += 1
+
+
+def taken_ids(models_dir: Path, card_ids: set[str] | list[str] = ()) -> set[str]:
+    """Model ids a new model may not take: every known card, and every card file in the
+    user's models folder (also one that no longer loads)."""
+    d = Path(models_dir)
+    on_disk = {p.stem for p in d.glob("*.toml")} if d.is_dir() else set()
+    return set(card_ids) | on_disk
+
+
+def proposed_name(base_id: str, data: Path, models_dir: Path,
+                  card_ids: set[str] | list[str] = ()) -> str:
+    """The name a new fine-tune of `base_id` on `data` gets: "<base> on <folder>", numbered
+    past the models that already exist (a second run never proposes the first one's name)."""
+    return free_name(default_name(base_id, data), taken_ids(models_dir, card_ids))
 
 
 def work_dir_for(models_dir: Path, model_id: str, work_root: Path | None = None) -> Path:

@@ -161,16 +161,27 @@ class TrainingService(QObject):
 
     def can_resume(self, base_id: str, data: Path, name: str = "") -> bool:
         """True when an interrupted run of `base_id` on `data` (under `name`) has a checkpoint."""
-        from .finetune_archs import can_resume, default_name, model_id_for, work_dir_for
+        from .finetune_archs import can_resume, model_id_for, proposed_name, work_dir_for
 
-        mid = model_id_for(name or default_name(base_id, data))
-        return can_resume(work_dir_for(self.models_dir, mid, self.work_root))
+        if not name:  # the name a new run would get (FineTuneJob: numbered past models)
+            name = proposed_name(base_id, data, self.models_dir, self._card_ids())
+        return can_resume(work_dir_for(self.models_dir, model_id_for(name), self.work_root))
+
+    def _card_ids(self) -> set[str]:
+        """Ids of every card the job's store would know (bundled files included): no torch."""
+        ids = set(discover_cards(self.models_dirs))
+        bundled = card_io.bundled_models_dir()
+        if bundled.is_dir():
+            ids |= {p.stem for p in bundled.glob("*.toml")}
+        return ids
 
     def is_running(self) -> bool:
         return self._run_thread is not None and self._run_thread.isRunning()
 
     def start(self, options: dict, resume: bool = False, scan: Any = None) -> None:
         """Run `FineTuneJob(FineTuneOptions(**options))` on a worker thread."""
+        if self.is_running() and self._cancel.is_set() and self._run_thread is not None:
+            self._run_thread.wait(30000)  # a stopped run still winding down (e.g. "Resume")
         if self.is_running():
             raise ColorStudioError("a training run is already in progress")
         self._cancel = threading.Event()
@@ -178,6 +189,7 @@ class TrainingService(QObject):
         self._result = None
         self.last_step = 0
         cancel = self._cancel
+        shown = {"step": -1, "ips": 0.0}  # the last step the UI was told about
 
         def check() -> bool:
             # A paused run waits here, inside fit's cancellation check (not budget time);
@@ -190,8 +202,20 @@ class TrainingService(QObject):
                 self.phase.emit(e.message)
             elif e.kind == "step":
                 self.last_step = e.step
+                shown.update(step=e.step, ips=e.images_per_s)
                 self.progress.emit(e.step, e.total, e.images_per_s, e.eta_s)
                 self.losses.emit(e.step, dict(e.losses))
+            elif e.kind in ("cancelled", "done"):
+                # The loop logs every few steps but stops at any step: report where it really
+                # stopped, so "Stopped at step 17" never sits beside "step 15".
+                self.last_step = e.step
+                if e.step and e.step != shown["step"]:
+                    shown["step"] = e.step
+                    self.progress.emit(e.step, e.total, shown["ips"], 0.0)
+                    if e.losses:
+                        self.losses.emit(e.step, dict(e.losses))
+            elif e.kind == "checkpoint":
+                self.last_step = e.step
             elif e.kind == "preview" and e.preview is not None:
                 self.preview.emit(e.step, e.preview)
             elif e.kind == "baseline":
@@ -252,6 +276,9 @@ class TrainingService(QObject):
         """Write the finished run's model under `name`; raises ColorStudioError."""
         if self._job is None or self._result is None:
             raise ColorStudioError("there is no finished training run to save")
+        reason = self.check_name(name)
+        if reason:  # the wizard's words; job.save refuses a taken name in any case
+            raise ColorStudioError(reason)
         card = self._job.save(self._result, name)
         self._result = None
         self.saved.emit(card)
@@ -267,9 +294,18 @@ class TrainingService(QObject):
 
         old = (self._job.name, self._job.model_id)
         self._job.name, self._job.model_id = name, model_id_for(name)
+        mid = self._job.model_id
         try:
             self._job.check_name()
         except ColorStudioError as exc:
+            if (self._job.models_dir / f"{mid}.toml").is_file() and "bundled" not in str(exc):
+                # The user's words: which model it would replace; never replaced silently.
+                card = discover_cards([self._job.models_dir]).get(mid)
+                what = f"“{card.name}”" if card is not None and card.name else f"“{mid}”"
+                return (f"A model {what} (id {mid}) already exists; models are never "
+                        "overwritten. Choose another name.")
+            if "bundled" in str(exc):
+                return f"“{mid}” is the id of a built-in model; choose another name."
             return str(exc)
         finally:
             self._job.name, self._job.model_id = old

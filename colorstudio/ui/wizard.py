@@ -18,6 +18,7 @@ app stays usable while it trains.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,16 @@ def _pixmap(arr: np.ndarray) -> QPixmap:
 def _fmt_time(seconds: float) -> str:
     s = int(max(seconds, 0))
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+_DEFAULT_MARK = re.compile(r"\s*\(default\)", re.IGNORECASE)
+
+
+def base_label(name: str, is_default: bool) -> str:
+    """A model's entry in "Start from": its name with one "(default)" marker, on the default
+    only (bundled cards are named "Guided U-Net (default)"; a former default is not)."""
+    plain = _DEFAULT_MARK.sub("", name).strip() or name.strip()
+    return plain + ("  (default)" if is_default else "")
 
 
 def _note(text: str = "", kind: str = "") -> QLabel:
@@ -449,7 +460,7 @@ class OptionsPage(QWizardPage):
         self.grey_row.setVisible(False)
         lay.addWidget(self.grey_row)
         self.unpaired_note = _note("Your scans have their own grain and tones. Unpaired "
-                                   "training (CycleGAN, paper 001) learns to map them to the "
+                                   "training (CycleGAN, Zhu et al. 2017) learns to map them to the "
                                    "colour photos without matching pairs; it needs a CycleGAN "
                                    "base model.")
         self.unpaired_note.setContentsMargins(24, 0, 0, 0)
@@ -519,7 +530,7 @@ class OptionsPage(QWizardPage):
         for card in self.wiz.trainer.cards():
             if self.unpaired.isChecked() and card.arch not in cycle:
                 continue
-            label = card.name + ("  (default)" if card.id == default else "")
+            label = base_label(card.name, card.id == default)
             self.base.addItem(label, card.id)
         i = self.base.findData(current)
         self.base.setCurrentIndex(max(i, 0))
@@ -649,7 +660,10 @@ class LivePage(QWizardPage):
         self.cancel.setEnabled(True)
         self.resume.setVisible(False)
         self.completeChanged.emit()
-        self.wiz.trainer.start(opts, resume=resume, scan=self.wiz.folder_page.scan)
+        try:
+            self.wiz.trainer.start(opts, resume=resume, scan=self.wiz.folder_page.scan)
+        except Exception as exc:  # noqa: BLE001 - e.g. a run still stopping: one line, no trace
+            self._failed(str(exc))
 
     def _progress(self, step: int, total: int, ips: float, eta: float) -> None:
         done = step / total if total else 0.0
@@ -687,6 +701,7 @@ class LivePage(QWizardPage):
         self._stopped()
         self.done = True
         self.bar.setValue(1000)
+        self.stats.setText(f"step {result.steps}  ·  finished")
         self.status.setText(f"Finished: {result.steps} steps in {_fmt_time(result.seconds)}.")
         self.completeChanged.emit()
         if self.wiz.currentId() == PAGE_LIVE:
@@ -703,6 +718,9 @@ class LivePage(QWizardPage):
     def _cancelled(self, step: int) -> None:
         self._stopped()
         self.status.setText(f"Stopped at step {step}.")
+        # The step line showed the last logged step (the loop logs every few): the same
+        # number as the status now, and no ETA for a stopped run.
+        self.stats.setText(f"step {step}  ·  stopped")
         self.message.setStyleSheet(_note(kind="warning").styleSheet())
         self.message.setText("No model was written. The checkpoint is kept: “Resume training” "
                              "continues from it.")
@@ -737,7 +755,8 @@ class ResultPage(QWizardPage):
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setFixedHeight(self.table.verticalHeader().length()
-                                  + self.table.horizontalHeader().sizeHint().height() + 6)
+                                  + self.table.horizontalHeader().sizeHint().height()
+                                  + 2 * self.table.frameWidth())
         lay.addWidget(self.table)
         self.caption = QLabel("Base model  |  fine-tuned  |  original")
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -851,6 +870,9 @@ class TrainingWizard(QWizard):
         self.setButtonText(QWizard.WizardButton.FinishButton, "Save model")
         self.setButtonText(QWizard.WizardButton.NextButton, "Next")
         self.currentIdChanged.connect(self._page_changed)
+        # After QWizard's own button update (connected in setPage): Back follows our rules.
+        for page in (self.folder_page, self.options_page, self.live_page, self.result_page):
+            page.completeChanged.connect(self._sync_back)
         self.resize(820, 640)
 
     def link(self, signal: Any, slot: Any) -> None:
@@ -875,9 +897,18 @@ class TrainingWizard(QWizard):
             self.setButtonText(QWizard.WizardButton.NextButton, "Start training")
         else:
             self.setButtonText(QWizard.WizardButton.NextButton, "Next")
-        # No going back while a run is active: its options are fixed.
-        back = self.button(QWizard.WizardButton.BackButton)
-        back.setEnabled(page_id != PAGE_RESULT)
+        self._sync_back()
+
+    def back_allowed(self) -> bool:
+        """Back: not on the first page (nothing before it), not while a run is active (going
+        back would stop it; its options are fixed), not from the result (nothing to redo)."""
+        page_id = self.currentId()
+        if page_id in (-1, self.startId(), PAGE_RESULT) or len(self.visitedIds()) < 2:
+            return False
+        return not (page_id == PAGE_LIVE and self.live_page.running)
+
+    def _sync_back(self) -> None:
+        self.button(QWizard.WizardButton.BackButton).setEnabled(self.back_allowed())
 
     def cleanupPage(self, page_id: int) -> None:  # noqa: N802 - Qt API
         if page_id == PAGE_LIVE and self.trainer.is_running():
