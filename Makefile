@@ -21,7 +21,10 @@ $(TEST_STAMP): $(STAMP)
 	$(BIN)/pip install -q -e ".[test]"
 	touch $@
 
+# Before the window: Qt's xcb plugin needs system libraries that pip cannot install; when
+# any is missing this prints the one `sudo apt-get install ...` line and stops.
 run: $(STAMP)
+	@$(BIN)/python -m colorstudio.platform_check
 	$(BIN)/colorstudio gui
 
 test: $(TEST_STAMP)

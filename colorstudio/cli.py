@@ -16,7 +16,7 @@ from pathlib import Path
 from . import __version__
 from .core.errors import ColorStudioError
 
-COMMANDS = ("colorize", "info", "models", "eval", "bench", "gui", "train")
+COMMANDS = ("colorize", "info", "models", "import-model", "eval", "bench", "gui", "train")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "sample colourised, Qt, per-user folders) and exit 0 or 1")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        mod = importlib.import_module(f".commands.{name}", __package__)
+        mod = importlib.import_module(f".commands.{name.replace('-', '_')}", __package__)
         p = mod.add_parser(sub)
         p.set_defaults(_run=mod.run)
     return ap

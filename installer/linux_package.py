@@ -24,6 +24,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from colorstudio.platform_check import QT_XCB_LIBRARIES, QT_XCB_PACKAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 ICONS = ROOT / "resources" / "icons"
 PACKAGE = "colorstudio"
@@ -38,16 +40,10 @@ MIME_TYPES = ("image/png", "image/jpeg", "image/tiff", "image/webp", "image/bmp"
 # Libraries that Qt's plugins load and that `ldd` may not find on the build machine (they
 # are not installed there); the package names are Debian's and Ubuntu's.
 KNOWN_PACKAGES = {
-    "libxcb-cursor.so.0": "libxcb-cursor0",
-    "libxcb-icccm.so.4": "libxcb-icccm4",
-    "libxcb-image.so.0": "libxcb-image0",
-    "libxcb-keysyms.so.1": "libxcb-keysyms1",
-    "libxcb-render-util.so.0": "libxcb-render-util0",
-    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    **QT_XCB_LIBRARIES,  # the xcb platform plugin's (`make run` checks for the same ones)
     "libxkbcommon.so.0": "libxkbcommon0",
     "libX11-xcb.so.1": "libx11-xcb1",
     "libX11.so.6": "libx11-6",
-    "libEGL.so.1": "libegl1",
     "libGL.so.1": "libgl1",
     "libOpenGL.so.0": "libopengl0",
     "libGLX.so.0": "libglx0",
@@ -246,6 +242,10 @@ def system_dependencies(folder: Path) -> tuple[list[str], list[str], list[str]]:
                 target.add(pkg.split(":")[0])  # drop the :amd64 qualifier
             elif target is required:
                 unknown.add(lib)
+    if any(folder.rglob("platforms/libqxcb.so")):
+        # Qt's xcb plugin opens these at start-up; a build machine without one of them (ldd
+        # "not found" for a library not in KNOWN_PACKAGES) must not drop it from Depends.
+        required.update(QT_XCB_PACKAGES)
     glibc = os.confstr("CS_GNU_LIBC_VERSION").split()[-1] if hasattr(os, "confstr") else ""
     depends = sorted(required)
     if "libc6" in required and glibc:

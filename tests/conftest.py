@@ -1,4 +1,4 @@
-"""Shared fixtures. Headless Qt for every test; tiny random models of all seven architectures."""
+"""Shared fixtures. Headless Qt for every test; tiny random models of every architecture."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from colorstudio.core.cards import (MAX_CARD_BYTES, ModelCard, bundled_models_di
                                     sha256_file)
 from colorstudio.core.color import NORMALISATIONS
 from colorstudio.core.errors import ModelError
+from colorstudio.engine.tiny import TINY_CONFIGS
 
 BUNDLED = sorted(bundled_models_dir().glob("*.toml"))
 
@@ -70,7 +71,7 @@ def test_bundled_cards_are_consistent_with_the_registry():
 
 def test_every_tiny_card(tiny_models: Path):
     paths = sorted(tiny_models.glob("*.toml"))
-    assert len(paths) == 7
+    assert len(paths) == len(TINY_CONFIGS)
     for p in paths:
         check_card(load_card(p))
 
@@ -87,14 +88,14 @@ def test_drift_is_detected(tiny_models: Path, tmp_path: Path):
 
 def test_discovery_default_and_override(tiny_models: Path, tmp_path: Path):
     cards = discover_cards([tiny_models])
-    assert len(cards) == 7 and default_model_id(cards) == "tiny_guided_unet"
+    assert len(cards) == len(TINY_CONFIGS) and default_model_id(cards) == "tiny_guided_unet"
     # A later folder overrides an earlier one with the same id; broken cards are skipped.
     over = dataclasses.replace(cards["tiny_mane2021_cnn"], name="Override",
                                path=tmp_path / "tiny_mane2021_cnn.toml")
     (tmp_path / "tiny_mane2021_cnn.toml").write_text(card_to_toml(over))
     (tmp_path / "broken.toml").write_text("id = ")
     merged = discover_cards([tiny_models, tmp_path, tmp_path / "absent"])
-    assert merged["tiny_mane2021_cnn"].name == "Override" and len(merged) == 7
+    assert merged["tiny_mane2021_cnn"].name == "Override" and len(merged) == len(TINY_CONFIGS)
     assert default_model_id({}) is None
 
 

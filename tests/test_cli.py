@@ -23,7 +23,7 @@ from colorstudio.core.imageio import read_image
 
 TINY_IDS = {"tiny_mathur2023_gan", "tiny_mahajan2022_cyclegan", "tiny_roshana2023_pix2pix",
             "tiny_roshana2023_resnet18_unet", "tiny_dehghan2023_autoencoder",
-            "tiny_mane2021_cnn", "tiny_guided_unet"}
+            "tiny_mane2021_cnn", "tiny_guided_unet", "tiny_guided_mobilenet"}
 
 
 def _grey(path: Path, h: int = 48, w: int = 64, seed: int = 0) -> Path:
@@ -204,7 +204,7 @@ def test_models_json_lists_every_model(cli, tiny_models: Path):
         assert {"name", "paper", "working_size", "hints", "sha256", "metrics"} <= set(r)
     assert [r["id"] for r in rows if r["is_default"]] == ["tiny_guided_unet"]
     code, out, _ = cli("models", "--verify")
-    assert code == 0 and out.count("verified") == 7 and "(* = default)" in out
+    assert code == 0 and out.count("verified") == len(TINY_IDS) and "(* = default)" in out
 
 
 def _colour_folder(folder: Path, n: int = 3) -> Path:

@@ -321,7 +321,7 @@ def test_decode_square_and_batches():
 
 def test_recipes_parse_into_configs():
     recipes = sorted(Path(__file__).resolve().parents[1].glob("training/recipes/*.toml"))
-    assert len(recipes) == 7
+    assert len(recipes) == 8
     for r in recipes:
         model, stages = load_recipe(r)
         assert model["id"] and stages

@@ -32,9 +32,11 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(rep.as_dict(), indent=2))
     else:
         print(f"model {rep.model} on {rep.images} images of {rep.dataset}, {rep.hints} hints")
+        # The truth's colourfulness beside the model's: the yardstick, measured in this run
+        # on these photos (a fixed number in a text would not fit another folder).
         print(f"  PSNR {rep.psnr:.2f} dB   SSIM {rep.ssim:.4f}   CIEDE2000 {rep.ciede2000:.2f}   "
-              f"colourfulness {rep.colourfulness:.1f}")
-        print(f"  grey baseline: PSNR {rep.grey_psnr:.2f} dB   SSIM {rep.grey_ssim:.4f};  "
-              f"ground-truth colourfulness {rep.truth_colourfulness:.1f}")
+              f"colourfulness {rep.colourfulness:.1f} (ground truth "
+              f"{rep.truth_colourfulness:.1f})")
+        print(f"  grey baseline: PSNR {rep.grey_psnr:.2f} dB   SSIM {rep.grey_ssim:.4f}")
         print(f"  ({rep.seconds:.1f} s; protocol: {rep.protocol})")
     return 0

@@ -30,6 +30,9 @@ class Metrics:
     psnr: float | None = None
     ssim: float | None = None
     colourfulness: float | None = None
+    # The colourfulness of the ground-truth photos themselves, measured in the same run: the
+    # yardstick for the model's (Hasler-Suesstrunk; about 43 on ../shared/data/val).
+    truth_colourfulness: float | None = None
     ciede2000: float | None = None
     grey_psnr: float | None = None
     psnr_hints10: float | None = None

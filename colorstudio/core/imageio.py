@@ -4,17 +4,20 @@ Reading keeps what an archive needs: the bit depth (8 or 16), alpha, the ICC pro
 EXIF/XMP, and applies the EXIF orientation. Formats: JPEG, PNG, TIFF, WebP, BMP (and what
 Pillow reads besides). Palette, CMYK, LA, I;16 are converted correctly; animated images use
 the first frame (with a warning); a pixel limit guards against decompression bombs.
-Writing is atomic (temp name in the same folder, then rename): never a partial file.
+Writing is atomic (temp name in the same folder, flushed to disk, then renamed): never a partial
+file. New files get the usual mode under the process umask (0644 under umask 022), as `cp` or
+an image editor would make them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
-import warnings
+import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +99,59 @@ def _icc_name(icc: bytes) -> str:
         return "unreadable"
 
 
+# Pillow's decompression-bomb guard (`Image.MAX_IMAGE_PIXELS`, about 89 MP, an error above
+# twice that) stays on for the whole process: the training wizard's folder scan, training and
+# eval read photos with Pillow directly and keep it. Only `read_image`, which has its own limit
+# (`max_pixels`, 300 MP by default, adjustable with --max-pixels), replaces Pillow's limit by
+# its own - in its own thread, for the duration of one read. Pillow checks every size it is
+# about to allocate (the first frame, later GIF frames, crops) through
+# `Image._decompression_bomb_check`; the wrapper below applies the scoped limit there.
+_SCOPE = threading.local()
+
+
+class _OverLimit(Image.DecompressionBombError):
+    def __init__(self, size: tuple[int, int], limit: int) -> None:
+        super().__init__(f"{size[0]}x{size[1]} is over the limit of {limit} pixels")
+        self.size, self.limit = size, limit
+
+
+_pillow_bomb_check = getattr(Image, "_decompression_bomb_check", None)
+_pillow_bomb_check = getattr(_pillow_bomb_check, "_pillow_original", _pillow_bomb_check)
+
+
+def _scoped_bomb_check(size: tuple[int, int], *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    limit = getattr(_SCOPE, "max_pixels", None)
+    if limit is None:
+        assert _pillow_bomb_check is not None
+        _pillow_bomb_check(size, *args, **kwargs)  # Pillow's own guard, unchanged
+    elif max(1, size[0]) * max(1, size[1]) > limit:
+        raise _OverLimit((size[0], size[1]), limit)
+
+
+if _pillow_bomb_check is not None:
+    _scoped_bomb_check._pillow_original = _pillow_bomb_check  # type: ignore[attr-defined]
+    Image._decompression_bomb_check = _scoped_bomb_check  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def own_pixel_limit(max_pixels: int) -> Iterator[None]:
+    """Inside: Pillow's decompression-bomb limit is `max_pixels` in this thread only. Other
+    threads, and this one afterwards, keep Pillow's guard (`Image.MAX_IMAGE_PIXELS`)."""
+    previous = getattr(_SCOPE, "max_pixels", None)
+    _SCOPE.max_pixels = int(max_pixels)
+    try:
+        yield
+    finally:
+        _SCOPE.max_pixels = previous
+
+
+def _over_limit(name: str, w: int, h: int, max_pixels: int) -> ImageReadError:
+    return ImageReadError(
+        f"{name}: {w}x{h} = {w * h / 1e6:.0f} MP is over the limit of "
+        f"{max_pixels / 1e6:.0f} MP (a decompression bomb guard; raise it with "
+        "--max-pixels if the photo is genuine)")
+
+
 def read_image(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Read any supported photo into L* at full resolution. Errors: `ImageReadError`."""
     path = Path(path)
@@ -108,16 +164,11 @@ def read_image(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
         raise ImageReadError(f"{name}: the file is empty (0 bytes)")
     notes: list[str] = []
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = None  # we check ourselves, with a clear message
+        with own_pixel_limit(max_pixels):  # our limit, with a clear message
             im = Image.open(path)
             w, h = im.size
             if w * h > max_pixels:
-                raise ImageReadError(
-                    f"{name}: {w}x{h} = {w * h / 1e6:.0f} MP is over the limit of "
-                    f"{max_pixels / 1e6:.0f} MP (a decompression bomb guard; raise it with "
-                    "--max-pixels if the photo is genuine)")
+                raise _over_limit(name, w, h, max_pixels)
             fmt = (im.format or "").upper()
             if getattr(im, "n_frames", 1) > 1:
                 notes.append(f"{name}: animated or multi-page image, using the first frame")
@@ -136,6 +187,8 @@ def read_image(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
             arr, alpha, dtype, colour = _pixels(path, im, fmt, icc, notes)
     except ImageReadError:
         raise
+    except _OverLimit as exc:
+        raise _over_limit(name, *exc.size, max_pixels) from exc
     except UnidentifiedImageError as exc:
         raise ImageReadError(f"{name}: not an image, or a format ColorStudio cannot read") from exc
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError, Image.DecompressionBombError,
@@ -278,14 +331,81 @@ TEMP_PREFIX = ".~cs-"  # temporary files of atomic writes; never listed as input
 TIFF_COMPRESSIONS = ("none", "lzw", "deflate")
 
 
-def atomic_write(path: Path, write: callable) -> None:  # type: ignore[valid-type]
-    """Call `write(tmp_path)` then rename over `path`; on any failure no file is left behind."""
-    path = Path(path)
+_UMASK_LOCK = threading.Lock()
+
+
+def process_umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:  # elsewhere: set and restore (a file made meanwhile gets umask 022)
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def _new_temp(path: Path) -> Path:
+    """An empty, new temp file beside `path` with the mode `cp` or an editor gives a new file:
+    0666 less the process umask (0644 under umask 022), not mkstemp's owner-only 0600."""
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX + path.stem[:40] + ".", suffix=path.suffix,
                                dir=path.parent)
-    os.close(fd)
     try:
-        write(Path(tmp))
+        mode = 0o666 & ~process_umask()
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
+        else:
+            os.chmod(tmp, mode)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    os.close(fd)
+    return Path(tmp)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (POSIX; a no-op where folders cannot be opened)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems (network, FUSE) refuse fsync on a folder
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, write: Callable[[Path], object], *, durable: bool = True) -> None:
+    """Call `write(tmp_path)` then rename over `path`; on any failure no file is left behind.
+
+    `durable` (the default, for outputs, cards, weights, sidecars): the temp file's data is
+    flushed to disk (fsync) before the rename, and the folder after it, so a power cut leaves
+    the complete old file or the complete new one. Caches that can be rebuilt may pass False.
+    The file gets the usual mode under the process umask (0644 under 022).
+    """
+    path = Path(path)
+    tmp = _new_temp(path)
+    try:
+        write(tmp)
+        if durable:
+            _fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -293,10 +413,12 @@ def atomic_write(path: Path, write: callable) -> None:  # type: ignore[valid-typ
         except OSError:
             pass
         raise
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """`atomic_write` for UTF-8 text (cards, JSON state files)."""
+    """`atomic_write` for UTF-8 text (cards, sidecars, JSON state files), flushed to disk."""
     atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
@@ -316,8 +438,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
             _write_bytes(fh, data)
-            fh.flush()
-            os.fsync(fh.fileno())
 
     atomic_write(Path(path), write)
 
@@ -490,4 +610,4 @@ def exif_without_orientation(exif: bytes | None) -> bytes | None:
 __all__ = ["LoadedImage", "read_image", "write_image", "encode_image", "atomic_write",
            "atomic_write_bytes", "READ_FORMATS", "WRITE_FORMATS", "DEFAULT_MAX_PIXELS",
            "TIFF_COMPRESSIONS", "TEMP_PREFIX", "exif_without_orientation", "srgb_profile",
-           "add_badge", "output_depth"]
+           "add_badge", "output_depth", "own_pixel_limit", "process_umask"]

@@ -1,5 +1,9 @@
 """`colorstudio bench`: in-process timings and peak memory, on CPU and (when present) GPU.
 
+Every measurement runs on a synthetic grey test image (smooth gradients and a dark disc,
+written by `_synthetic_grey`), not on a photograph: the numbers are comparable between
+machines, but a real scan's JPEG or TIFF decode (noise, grain, EXIF) can take longer.
+
 * 12-MP JPEG (4000x3000 grey) colourised at full resolution, file to file: cold (model load
   included) and warm;
 * hint-to-preview latency: 10 hint points rendered and colourised at 256, 384 and 512 px;
@@ -25,6 +29,9 @@ from ..core.imageio import write_image
 from .batch import Colorizer
 from .models import ModelStore
 from .pipeline import colorize_l
+
+
+SYNTHETIC = "synthetic grey test image (gradients and a disc), not a photograph"
 
 
 def _synthetic_grey(width: int, height: int, dtype: type) -> np.ndarray:
@@ -91,6 +98,7 @@ def bench_device(device: str, model_id: str | None, store_dirs: list[Path] | Non
         "device": col.device.type,
         "model": card.id,
         "params": sum(p.numel() for p in model.net.parameters()),
+        "input": SYNTHETIC,
         "jpeg_megapixels": round(jw * jh / 1e6, 2),
         "jpeg_12mp_cold_s": round(cold, 3),
         "jpeg_12mp_warm_s": round(warm, 3),
@@ -119,14 +127,14 @@ def peak_memory_50mp(model_id: str | None, store_dirs: list[Path] | None, tmp: P
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1:] or ["failed"]}
     info = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {"tiff_50mp_16bit_peak_rss_mb": round(info["rss"] / 1024, 0),
+    return {"input": SYNTHETIC, "tiff_50mp_16bit_peak_rss_mb": round(info["rss"] / 1024, 0),
             "tiff_50mp_16bit_seconds": round(secs, 2), "status": info["status"],
             "error": info["error"]}
 
 
 def run_bench(model_id: str | None = None, store_dirs: list[Path] | None = None,
               memory: bool = True, quick: bool = False) -> dict:
-    result: dict = {"torch_threads": torch.get_num_threads(), "runs": []}
+    result: dict = {"input": SYNTHETIC, "torch_threads": torch.get_num_threads(), "runs": []}
     with tempfile.TemporaryDirectory(prefix="colorstudio-bench-") as d:
         tmp = Path(d)
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

@@ -52,14 +52,18 @@ class EvalReport:
 
 
 def load_eval_images(data: Path) -> list[tuple[str, np.ndarray]]:
-    """Centre-cropped 256x256 sRGB float images of a folder (sorted, recursive)."""
+    """Centre-cropped 256x256 sRGB float images of a folder (sorted, recursive).
+
+    Unreadable files are skipped, and so are files over Pillow's decompression-bomb limit
+    (`Image.MAX_IMAGE_PIXELS`, which stays on for eval)."""
     from PIL import Image
 
     out = []
     for f in sorted(p for p in Path(data).rglob("*") if p.suffix.lower() in READ_FORMATS):
         try:
-            im = Image.open(f).convert("RGB")
-        except OSError:
+            with Image.open(f) as src:
+                im = src.convert("RGB")
+        except (OSError, ValueError, Image.DecompressionBombError):
             continue
         a = np.asarray(im, np.float32) / 255
         h, w = a.shape[:2]

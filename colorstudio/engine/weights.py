@@ -7,6 +7,7 @@ refuses pickled code.
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import torch
@@ -35,11 +36,11 @@ def _write_safetensors(path: Path, state: dict[str, torch.Tensor],
                        metadata: dict[str, str] | None = None) -> None:
     def write(tmp: Path) -> None:
         save_file(state, str(tmp), metadata=metadata or {})
-        # Temp files are owner-only (0600); bundled and shared models must be readable by
-        # every user of an installation.
+        # Bundled and shared models must be readable by every user of an installation, even
+        # when they were exported under a strict umask (077).
         os.chmod(tmp, 0o644)
 
-    atomic_write(path, write)
+    atomic_write(path, write, durable=True)  # fsync before the rename: weights survive a crash
 
 
 def load_weights(net: nn.Module, path: Path, sha256: str | None = None,
@@ -62,14 +63,45 @@ def load_weights(net: nn.Module, path: Path, sha256: str | None = None,
         raise ModelError(f"{path.name}: weights do not fit the architecture ({exc})") from exc
 
 
+def read_pth(path: Path) -> dict[str, torch.Tensor]:
+    """A `.pth` state dict of tensors, read with `torch.load(weights_only=True)`: pickled code
+    is refused, never run. Accepts `{"state_dict": ...}` / `{"model": ...}` wrappers and the
+    `module.` prefix of DataParallel checkpoints. Errors: one-line `ModelError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path.name}: no such file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "global" not in str(exc).lower():  # no refused object: not a PyTorch file at all
+            raise ModelError(f"{path.name}: cannot import (not a PyTorch .pth file, or "
+                             "damaged)") from exc
+        # weights_only refused an object that is not plain data
+        raise ModelError(f"{path.name}: cannot import (it holds Python objects besides "
+                         "tensors, and ColorStudio never runs code from a model file; save "
+                         "the weights with torch.save(net.state_dict(), path))") from exc
+    except Exception as exc:  # noqa: BLE001 - any other refusal is reported as one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{path.name}: cannot import ({first})") from exc
+    for key in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if (not isinstance(state, dict) or not state
+            or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                       for k, v in state.items())):
+        raise ModelError(f"{path.name}: not a plain state dict of tensors")
+    if all(k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+    return {k: v.contiguous() for k, v in state.items()}
+
+
+def write_safetensors(path: Path, state: dict[str, torch.Tensor],
+                      metadata: dict[str, str] | None = None) -> None:
+    """Write a state dict as safetensors, atomically and flushed to disk."""
+    _write_safetensors(Path(path), {k: v.detach().cpu().contiguous() for k, v in state.items()},
+                       metadata)
+
+
 def import_pth(path: Path, out: Path) -> None:
     """Convert a `.pth` state dict to safetensors without executing pickled code."""
-    try:
-        state = torch.load(Path(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any refusal is reported as one line
-        raise ModelError(f"{Path(path).name}: cannot import ({exc})") from exc
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ModelError(f"{Path(path).name}: not a plain state dict of tensors")
-    _write_safetensors(Path(out), {k: v.contiguous() for k, v in state.items()})
+    write_safetensors(Path(out), read_pth(path))

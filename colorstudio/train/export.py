@@ -43,17 +43,26 @@ def hardware_string(device: str = "cpu") -> str:
 
 def write_model(net: torch.nn.Module, meta: dict, cfg: TrainConfig, models_dir: Path,
                 extra: dict | None = None, half: bool = True) -> ModelCard:
-    """Write weights (fp16 by default) and a card; older weight files of the same id go."""
+    """Write weights (fp16 by default) and a card; older weight files of the same id go.
+
+    The order keeps a model usable at every instant, crash or power cut included: the new
+    weights are written (flushed to disk) under their own `<id>-<sha8>` name beside the old
+    ones, then the card is switched to them (written atomically, flushed), and only then are
+    the old weight files deleted. A crash before the switch leaves the old card with its old
+    weights; a crash after it, the new card with the new weights (and a stale file at most).
+    `meta` (and `extra`) override any default, `training_data` and `licence` included.
+    """
     models_dir.mkdir(parents=True, exist_ok=True)
     model_id = meta["id"]
     tmp = models_dir / f".{model_id}.export.safetensors"
-    save_weights(net, tmp, {"arch": cfg.arch, "id": model_id}, half=half)
-    digest = sha256_file(tmp)
-    final = models_dir / weights_name(model_id, digest)
-    for old in weights_files(models_dir, model_id):
-        if old != final:
-            old.unlink()
-    os.replace(tmp, final)
+    try:
+        save_weights(net, tmp, {"arch": cfg.arch, "id": model_id}, half=half)
+        digest = sha256_file(tmp)
+        final = models_dir / weights_name(model_id, digest)
+        reused = final.is_file()  # the same weights again: the old card already names them
+        os.replace(tmp, final)  # a new name: the old card still points to its old weights
+    finally:
+        tmp.unlink(missing_ok=True)
     data = {
         "version": "1.0", "arch": cfg.arch, "config": dict(cfg.config),
         "normalisation": cfg.normalisation, "params": count_params(net),
@@ -65,8 +74,16 @@ def write_model(net: torch.nn.Module, meta: dict, cfg: TrainConfig, models_dir: 
                     "(generally non-commercial research use)"),
         **meta, **(extra or {}),
     }
-    card = card_from_dict(data, models_dir / f"{model_id}.toml")
-    _write_card(card)
+    try:
+        card = card_from_dict(data, models_dir / f"{model_id}.toml")
+        _write_card(card)  # the switch: from here on the card names the new weights
+    except BaseException:
+        if not reused:
+            final.unlink(missing_ok=True)  # never switched to: the old model stays as it was
+        raise
+    for old in weights_files(models_dir, model_id):
+        if old != final:
+            old.unlink(missing_ok=True)
     return card
 
 
@@ -89,7 +106,8 @@ def measure(card: ModelCard, eval_data: Path, device: str = "auto") -> Metrics:
         kw["psnr_hints100"] = evaluate(model, eval_data, 100, images=images).psnr
         cmd += " [--hints 10 | --hints 100]"
     return Metrics(dataset=str(eval_data), protocol=PROTOCOL, images=r0.images, psnr=r0.psnr,
-                   ssim=r0.ssim, colourfulness=r0.colourfulness, ciede2000=r0.ciede2000,
+                   ssim=r0.ssim, colourfulness=r0.colourfulness,
+                   truth_colourfulness=r0.truth_colourfulness, ciede2000=r0.ciede2000,
                    grey_psnr=r0.grey_psnr, command=cmd, **kw)
 
 

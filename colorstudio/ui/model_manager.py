@@ -1,6 +1,9 @@
 """The model manager: every registered model with its card, weights status (present, sha256
 verified), the default; switch models, import a safetensors file with its card, train.
 
+Cards are shown in the users' words (`core/wording.py`): the papers by title and authors,
+not the project's "paper 003"; no `../shared/data` paths; loss weights in words.
+
 `refresh()` re-reads the cards, so models exported by the training wizard appear at once.
 """
 
@@ -15,6 +18,7 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QListW
                                QVBoxLayout, QWidget)
 
 from ..core.cards import Metrics, ModelCard
+from ..core.wording import card_for_people
 from .services import AppServices
 from .theme import icon
 
@@ -24,14 +28,20 @@ def _fmt_bytes(n: int) -> str:
 
 
 def _metrics_html(m: Metrics) -> str:
-    """One line per kind of number, with the grey-input baseline beside the PSNR."""
+    """One line per kind of number, with the grey-input baseline beside the PSNR and the
+    original photos' colourfulness beside the model's."""
+    # The yardstick for colourfulness is the original colour photos' own, measured in the
+    # same run (older cards did not record it: then the number stands alone).
+    truth = ("" if m.truth_colourfulness is None
+             else f" (the original colour photos: {m.truth_colourfulness:.1f})")
+
     def join(parts: tuple[tuple[str, float | None, str], ...]) -> str:
         return " · ".join(f"{label} {fmt.format(v)}" for label, v, fmt in parts if v is not None)
 
     lines = [join((("PSNR", m.psnr, "{:.2f} dB"), ("grey input", m.grey_psnr, "{:.2f} dB"))),
              join((("with 10 hints", m.psnr_hints10, "{:.2f} dB"),
                    ("with 100 hints", m.psnr_hints100, "{:.2f} dB"))),
-             join((("colourfulness", m.colourfulness, "{:.1f} (natural photos ≈ 38)"),
+             join((("colourfulness", m.colourfulness, "{:.1f}" + truth),
                    ("SSIM", m.ssim, "{:.3f}"), ("CIEDE2000", m.ciede2000, "{:.1f}")))]
     lines = [line for line in lines if line]
     if not lines:
@@ -43,6 +53,7 @@ def _metrics_html(m: Metrics) -> str:
 
 def card_html(card: ModelCard, is_default: bool, verified: bool | None) -> str:
     e = html.escape
+    card = card_for_people(card)
     m = card.metrics
     if not card.has_weights:
         status = "<span style='color:#c0392b'>no weights file yet</span>"
