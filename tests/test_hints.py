@@ -126,7 +126,9 @@ def test_sidecar_save_and_load(tmp_path: Path):
     assert sidecar_path(img) == tmp_path / "photo.hints.json"
     hs = HintSet.from_json(EXAMPLE)
     save_hints(hs, sidecar_path(img))
-    assert json.loads(sidecar_path(img).read_text()) == EXAMPLE
+    written = json.loads(sidecar_path(img).read_text())
+    assert written["version"] == 2 and written["coordinates"] == "original"
+    assert {k: written[k] for k in ("points", "strokes")} == EXAMPLE
     assert load_hints(sidecar_path(img)) == hs
     assert [p.name for p in tmp_path.iterdir()] == ["photo.hints.json"]  # no temp file left
 

@@ -219,14 +219,18 @@ def _gpu_like(model: LoadedModel) -> LoadedModel:
     return dataclasses.replace(model, device=torch.device("meta"))
 
 
-def test_gpu_oom_at_large_size_retries_smaller(tiny_store, monkeypatch):
-    model = tiny_store.load("tiny_mane2021_cnn", CPU)
+def test_gpu_oom_at_a_large_size_runs_on_the_cpu_at_the_same_size(tiny_store, monkeypatch):
+    """Issue 13: no "halve the working size" retry (it never ran for the 32-256 px cards);
+    the CPU copy runs at the size asked for, so an OOM never costs colour quality."""
+    cpu_model = tiny_store.load("tiny_mane2021_cnn", CPU)
     fake = _OOMOnce(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     monkeypatch.setattr(pipeline, "predict_ab", fake)
-    res = colorize_l(model, np.full((300, 600), 50, np.float32), size=1024)
+    res = colorize_l(_gpu_like(cpu_model), np.full((300, 600), 50, np.float32), size=1024,
+                     fallback=lambda: cpu_model)
     assert res.ab.shape == (300, 600, 2)
-    assert [c[1] for c in fake.calls] == [(512, 1024), (256, 512)]
-    assert any("out of memory" in m and "512" in m for m in res.messages)
+    assert fake.calls == [("meta", (512, 1024)), ("cpu", (512, 1024))]
+    assert res.working_size == (1024, 512) and res.device == "cpu"
+    assert res.messages == ["GPU out of memory: running on the CPU instead"]
 
 
 def test_gpu_oom_falls_back_to_cpu_with_a_message(tiny_store, monkeypatch):

@@ -161,14 +161,17 @@ def test_paint_a_stroke_then_undo_and_redo(qtbot, win, tmp_path: Path) -> None:
     assert len(doc.hints) == 0 and len(c.hints) == 0 and not side.exists()
     win.a_redo.trigger()
     assert len(doc.hints.strokes) == 1 and load_hints(side) == doc.hints
-    # The eraser removes it again, as one undoable step.
+    # The eraser takes what it brushes, as one undoable step: a click on it splits it
+    # (issue 13; tests/test_issue13_hints_gui.py checks where it is cut).
     win.tool_actions["eraser"].trigger()
     m = _img_to_widget(c, 90, 65)
     qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=m)
     qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=m)
-    assert len(doc.hints) == 0
+    assert len(doc.hints.strokes) == 2
+    assert doc.hints.strokes[0].points[0] == stroke.points[0]
+    assert doc.hints.strokes[1].points[-1] == stroke.points[-1]
     win.a_undo.trigger()
-    assert len(doc.hints.strokes) == 1
+    assert doc.hints.strokes == (stroke,)
 
 
 def test_point_tool_adds_moves_and_removes(qtbot, win, tmp_path: Path) -> None:
@@ -282,7 +285,8 @@ def test_export_single_comparison_and_batch(qtbot, win, tmp_path: Path) -> None:
     summary = sig.args[0]
     assert not summary.failed
     assert (tmp_path / "out" / "mine.jpg").is_file()
-    assert (tmp_path / "out" / "a_compare.jpg").is_file()
+    # The comparison goes with its output (issue 13: two outputs never share one).
+    assert (tmp_path / "out" / "mine_compare.jpg").is_file()
     assert win.export_current(ExportOptions(".png", target=a)) is None  # the original
     assert "never overwrites originals" in win.banner.label.text()
     with qtbot.waitSignal(win.exportDone, timeout=TIMEOUT) as sig:

@@ -3,6 +3,11 @@
 Folders are processed recursively; with `-o` the folder tree is mirrored under OUTDIR.
 Outputs that already exist and are complete are skipped, so an interrupted overnight batch is
 resumed by running the same command again. Every output carries its provenance (XMP).
+
+Hints files (`--hints`, or the `<stem>.hints.json` sidecars the desktop app writes) hold the
+hints in the original photo's coordinates, so they land on the objects they were painted on.
+A sidecar may also record the preprocessing they were painted with (turns, straightening,
+crops); the command line colourises the photo as it is and says so.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import ColorStudioError
-from ..core.hints import load_hints
+from ..core.hints import GEOMETRIC_OPS, HintsFile, load_sidecar, sidecar_path
 from ..core.imageio import DEFAULT_MAX_PIXELS, TIFF_COMPRESSIONS, WRITE_FORMATS
 
 REPORT_NAME = "colorstudio-report.csv"
@@ -53,6 +58,32 @@ def _err(msg: str) -> int:
     return 2
 
 
+def _recipe_note(name: str, f: HintsFile) -> str | None:
+    """A note when a hints file records preprocessing that moves pixels."""
+    from ..core.preprocess import describe
+
+    geo = [s for s in f.steps if s.op in GEOMETRIC_OPS and not s.is_identity()]
+    if not geo:
+        return None
+    return (f"{name} records preprocessing ({describe(geo)}); the photo is colourised as it "
+            "is, with the hints on the objects they were painted on")
+
+
+def _sidecar_notes(jobs: list) -> list[str]:  # noqa: ANN001 - engine BatchJob
+    notes = []
+    for job in jobs:
+        side = sidecar_path(job.src)
+        if job.action != "colorize" or not side.is_file():
+            continue
+        try:
+            note = _recipe_note(side.name, load_sidecar(side))
+        except ColorStudioError:
+            continue  # reported for that photo by the batch itself
+        if note:
+            notes.append(note)
+    return notes
+
+
 def run(args: argparse.Namespace) -> int:
     from ..engine.batch import Colorizer, FileOutcome, plan_batch, run_batch
     from ..engine.models import ModelStore
@@ -65,7 +96,13 @@ def run(args: argparse.Namespace) -> int:
         return _err(f"--depth 16 needs PNG or TIFF output, not {args.format.upper()}")
     if not 1 <= args.quality <= 100:
         return _err("--quality must be between 1 and 100")
-    hints = load_hints(args.hints) if args.hints else None
+    hints = None
+    notes: list[str] = []
+    if args.hints:
+        hints_file = load_sidecar(args.hints)
+        hints = hints_file.hints
+        note = _recipe_note(args.hints.name, hints_file)
+        notes += [note] if note else []
     colorizer = Colorizer(ModelStore(args.models_dir), args.device)
     card = colorizer.store.card(args.model)  # unknown model: a usage error, before any work
     if args.dry_run:
@@ -76,6 +113,13 @@ def run(args: argparse.Namespace) -> int:
     jobs = plan_batch(args.inputs, args.output, args.format, resume=not args.overwrite)
     if not jobs:
         return _err("no images found in the given inputs")
+    if not args.hints:
+        notes += _sidecar_notes(jobs)
+    for note in notes[:5]:
+        print(f"note: {note}", file=sys.stderr)
+    if len(notes) > 5:
+        print(f"note: ... and {len(notes) - 5} more hints files that record preprocessing",
+              file=sys.stderr)
     report = args.report
     if report is None and args.output is not None:
         report = args.output / REPORT_NAME

@@ -1,8 +1,20 @@
 """Colour hints as data (ideepcolor style): points and strokes that render themselves.
 
-JSON format (original-image pixel coordinates):
-    {"points": [{"x": 10, "y": 20, "radius": 2, "rgb": [r, g, b]}],
+Hints are kept in the pixel coordinates of the *original* photo (x right, y down; the photo
+covers [0, width] x [0, height]), whatever preprocessing is applied: `HintSet.to_view` and
+`HintSet.to_original` map them through the geometric steps (`core.preprocess.Geometry`:
+quarter turns, straightening, crops) for display and inference.
+
+Sidecar `<stem>.hints.json`, version 2 (what `save_sidecar` writes):
+    {"format": "colorstudio-hints", "version": 2, "coordinates": "original",
+     "image": {"width": 4000, "height": 3000},          # the photo they were painted on
+     "preprocessing": [{"op": "rotate90", "k": 1}, ...], # the recipe they were painted with
+     "points": [{"x": 10, "y": 20, "radius": 2, "rgb": [r, g, b]}],
      "strokes": [{"points": [[x, y], ...], "width": 6, "rgb": [r, g, b]}]}
+"image" and "preprocessing" are optional. Version 1 (ColorStudio before format versions) is
+the bare {"points": [...], "strokes": [...]} object, also in original-image coordinates, with
+no recipe; it is still read. A newer version is refused with a one-line message.
+
 Only the chroma (a*, b*) of a picked colour is used; lightness always comes from the photo.
 Undo, redo and erase are list operations on an immutable `HintSet`.
 """
@@ -10,6 +22,8 @@ Undo, redo and erase are list operations on an immutable `HintSet`.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,9 +32,13 @@ import cv2
 import numpy as np
 
 from .color import rgb_to_lab
-from .errors import HintsError
+from .errors import ColorStudioError, HintsError
 from .imageio import atomic_write_text
+from .preprocess import GEOMETRIC, Geometry, Step, describe, steps_from_json, steps_to_json
 
+GEOMETRIC_OPS = GEOMETRIC  # the steps that move pixels (and so hints)
+SIDECAR_FORMAT = "colorstudio-hints"
+SIDECAR_VERSION = 2
 MAX_HINTS_BYTES = 4 * 1024 * 1024
 MAX_ITEMS = 10_000
 MAX_STROKE_POINTS = 100_000
@@ -74,6 +92,42 @@ class HintSet:
         pts = list(self.points)
         pts[index] = replace(pts[index], x=x, y=y)
         return replace(self, points=tuple(pts))
+
+    def mapped(self, fn: Callable[[np.ndarray], np.ndarray]) -> HintSet:
+        """Every coordinate through `fn` ((N, 2) array of (x, y) -> (N, 2)); sizes kept."""
+        if not self:
+            return self
+        xy = [np.array([[p.x, p.y] for p in self.points], np.float64).reshape(-1, 2)]
+        xy += [np.array(st.points, np.float64).reshape(-1, 2) for st in self.strokes]
+        sizes = [len(a) for a in xy]
+        out = np.asarray(fn(np.concatenate(xy)), np.float64)
+        parts = np.split(out, np.cumsum(sizes)[:-1])
+        points = tuple(replace(p, x=float(q[0]), y=float(q[1]))
+                       for p, q in zip(self.points, parts[0]))
+        strokes = tuple(replace(st, points=tuple((float(a), float(b)) for a, b in q))
+                        for st, q in zip(self.strokes, parts[1:]))
+        return HintSet(points, strokes)
+
+    def to_view(self, geometry: Geometry) -> HintSet:
+        """Original-photo coordinates -> those of the preprocessed photo."""
+        return self if geometry.is_identity else self.mapped(geometry.to_view)
+
+    def to_original(self, geometry: Geometry) -> HintSet:
+        """Preprocessed-photo coordinates -> those of the original photo."""
+        return self if geometry.is_identity else self.mapped(geometry.to_original)
+
+    def erased(self, x: float, y: float, radius: float) -> HintSet:
+        """What is left after an eraser disc of `radius` at (x, y): points it touches go;
+        strokes lose only the part under it (a stroke crossed in the middle becomes two).
+
+        A stroke is cut where its centre line comes within `radius` + half its width, so the
+        round ends of what is left just touch the eraser's edge: nothing stays under it."""
+        points = tuple(p for p in self.points if math.hypot(p.x - x, p.y - y) > radius + p.radius)
+        strokes: list[HintStroke] = []
+        for st in self.strokes:
+            strokes += _cut_stroke(st, x, y, radius + st.width / 2)
+        new = HintSet(points, tuple(strokes))
+        return self if new == self else new
 
     def nearest_point(self, x: float, y: float, max_dist: float) -> int | None:
         """Index of the closest point within `max_dist` (or inside its own radius), or None."""
@@ -152,6 +206,52 @@ class HintSet:
         return cls(points, tuple(strokes))
 
 
+def _cut_stroke(st: HintStroke, cx: float, cy: float, r: float) -> list[HintStroke]:
+    """The pieces of `st` whose centre line stays at least `r` from (cx, cy)."""
+    pts = st.points
+
+    def outside(q: tuple[float, float]) -> bool:
+        return math.hypot(q[0] - cx, q[1] - cy) >= r
+
+    if len(pts) == 1:
+        return [st] if outside(pts[0]) else []
+    pieces: list[list[tuple[float, float]]] = []
+    cur: list[tuple[float, float]] | None = [pts[0]] if outside(pts[0]) else None
+    touched = False
+    for a, b in zip(pts, pts[1:]):
+        dx, dy = b[0] - a[0], b[1] - a[1]
+        fx, fy = a[0] - cx, a[1] - cy
+        qa, qb, qc = dx * dx + dy * dy, 2 * (fx * dx + fy * dy), fx * fx + fy * fy - r * r
+        disc = qb * qb - 4 * qa * qc
+        t1 = t2 = None
+        if qa > 0 and disc > 0:
+            sq = math.sqrt(disc)
+            t1, t2 = (-qb - sq) / (2 * qa), (-qb + sq) / (2 * qa)
+        if (t1 is None or t2 is None or t2 <= 0 or t1 >= 1  # this segment stays outside
+                or (min(t2, 1.0) - max(t1, 0.0)) * math.sqrt(qa) < 1e-9):  # or grazes it
+            if cur is None:  # (a zero-length segment inside: nothing to add)
+                if outside(b):
+                    cur = [b]
+            else:
+                cur.append(b)
+            continue
+        touched = True
+        if t1 > 0 and cur is not None:
+            cur.append((a[0] + t1 * dx, a[1] + t1 * dy))
+            pieces.append(cur)
+        cur = [(a[0] + t2 * dx, a[1] + t2 * dy), b] if t2 < 1 else None
+    if not touched:
+        return [st]
+    if cur is not None:
+        pieces.append(cur)
+    out = []
+    for piece in pieces:
+        length = sum(math.hypot(q[0] - p[0], q[1] - p[1]) for p, q in zip(piece, piece[1:]))
+        if len(piece) >= 2 and length > 1e-6:
+            out.append(HintStroke(tuple(piece), st.width, st.rgb))
+    return out
+
+
 def _num(v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
         raise HintsError(f"expected a finite number, got {v!r}")
@@ -171,7 +271,89 @@ def sidecar_path(image_path: Path) -> Path:
     return Path(image_path).with_name(Path(image_path).stem + ".hints.json")
 
 
-def load_hints(path: Path) -> HintSet:
+@dataclass(frozen=True)
+class HintsFile:
+    """A parsed sidecar: hints in original-photo coordinates and what they were painted with."""
+
+    hints: HintSet
+    steps: tuple[Step, ...] = ()  # the preprocessing recipe (all steps, not only geometry)
+    image_size: tuple[int, int] | None = None  # (width, height) of the photo, if recorded
+    version: int = SIDECAR_VERSION
+
+    def for_image(self, height: int, width: int) -> tuple[HintSet, str | None]:
+        """The hints for a photo of this size, and a note when they were painted on one of
+        another size (then they are scaled, so they stay on the same objects)."""
+        if self.image_size is None or self.image_size == (width, height):
+            return self.hints, None
+        w0, h0 = self.image_size
+        sx, sy = width / w0, height / h0
+        k = math.sqrt(sx * sy)
+        scaled = self.hints.mapped(lambda xy: xy * np.array([sx, sy]))
+        scaled = HintSet(tuple(replace(p, radius=p.radius * k) for p in scaled.points),
+                         tuple(replace(st, width=st.width * k) for st in scaled.strokes))
+        return scaled, (f"the hints were painted on a {w0} × {h0} version of this photo; "
+                        f"they were scaled to {width} × {height}")
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"format": SIDECAR_FORMAT, "version": SIDECAR_VERSION,
+                               "coordinates": "original"}
+        if self.image_size is not None:
+            doc["image"] = {"width": int(self.image_size[0]), "height": int(self.image_size[1])}
+        doc["preprocessing"] = steps_to_json(self.steps)
+        doc.update(self.hints.to_json())
+        return doc
+
+    @classmethod
+    def from_json(cls, data: Any) -> HintsFile:
+        """Version 1 (bare points/strokes) or 2; errors are one-line `HintsError`s."""
+        if not isinstance(data, dict) or "version" not in data:
+            return cls(HintSet.from_json(data), version=1)
+        version = data["version"]
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise HintsError(f"'version' must be an integer, got {version!r}")
+        if version > SIDECAR_VERSION:
+            raise HintsError(f"written by a newer ColorStudio (hints format version {version}; "
+                             f"this version reads up to {SIDECAR_VERSION}): update ColorStudio")
+        if version < 1:
+            raise HintsError(f"unknown hints format version {version}")
+        if data.get("format", SIDECAR_FORMAT) != SIDECAR_FORMAT:
+            raise HintsError(f"not a ColorStudio hints file (format {data.get('format')!r})")
+        known = {"format", "version", "points", "strokes"}
+        if version >= 2:
+            known |= {"coordinates", "image", "preprocessing"}
+        unknown = set(data) - known
+        if unknown:
+            raise HintsError(f"unknown entries {', '.join(sorted(map(str, unknown)))} in a "
+                             f"version {version} hints file")
+        if data.get("coordinates", "original") != "original":
+            raise HintsError(f"'coordinates' must be 'original', got {data['coordinates']!r}")
+        size = None
+        if "image" in data:
+            img = data["image"]
+            if (not isinstance(img, dict) or set(img) != {"width", "height"}
+                    or not all(isinstance(img[k], int) and not isinstance(img[k], bool)
+                               and 0 < img[k] <= 10**7 for k in ("width", "height"))):
+                raise HintsError("'image' must be {\"width\": W, \"height\": H} with positive "
+                                 "integers")
+            size = (img["width"], img["height"])
+        try:
+            steps = steps_from_json(data.get("preprocessing", []))
+        except ColorStudioError as exc:
+            raise HintsError(f"preprocessing: {exc}") from exc
+        hints = HintSet.from_json({k: data[k] for k in ("points", "strokes") if k in data})
+        return cls(hints, steps, size, version)
+
+    def describe(self) -> str:
+        """e.g. '3 hints (painted with rotate90(k=1), crop(...))'."""
+        n = len(self.hints)
+        geo = [s for s in self.steps if s.op in GEOMETRIC and not s.is_identity()]
+        return (f"{n} hint{'s' if n != 1 else ''}"
+                + (f" (painted with {describe(geo)})" if geo else ""))
+
+
+def load_sidecar(path: Path) -> HintsFile:
+    """Read a hints file (version 1 or 2); every problem is a one-line `HintsError` that
+    starts with the file's name."""
     path = Path(path)
     try:
         if path.stat().st_size > MAX_HINTS_BYTES:
@@ -181,11 +363,25 @@ def load_hints(path: Path) -> HintSet:
         # ValueError: JSONDecodeError and over-long integers; RecursionError: nesting bombs.
         raise HintsError(f"{path.name}: cannot read hints ({str(exc)[:200]})") from exc
     try:
-        return HintSet.from_json(data)
+        return HintsFile.from_json(data)
     except HintsError as exc:
         raise HintsError(f"{path.name}: {exc}") from exc
 
 
-def save_hints(hints: HintSet, path: Path) -> None:
-    """Atomic write (temp name, then rename)."""
-    atomic_write_text(Path(path), json.dumps(hints.to_json(), indent=1))
+def load_hints(path: Path) -> HintSet:
+    """The hints of a hints file, in original-photo coordinates (any version)."""
+    return load_sidecar(path).hints
+
+
+def save_sidecar(path: Path, hints: HintSet, steps: tuple[Step, ...] | list[Step] = (),
+                 image_size: tuple[int, int] | None = None) -> None:
+    """Write a version-2 hints file atomically (temp name, then rename). `steps` is the
+    recipe the hints were painted with, `image_size` the photo's (width, height)."""
+    doc = HintsFile(hints, tuple(steps), image_size).to_json()
+    atomic_write_text(Path(path), json.dumps(doc, indent=1))
+
+
+def save_hints(hints: HintSet, path: Path, steps: tuple[Step, ...] | list[Step] = (),
+               image_size: tuple[int, int] | None = None) -> None:
+    """`save_sidecar` with the arguments in the older order."""
+    save_sidecar(path, hints, steps, image_size)

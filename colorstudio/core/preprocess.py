@@ -5,6 +5,7 @@ on L* (H, W) float32 in [0, 100] and returns a new array (the input is never mod
 Geometric steps (90-degree rotation, fine rotation, crop) also apply to the alpha channel
 through `apply_geometry`, so transparency stays aligned. Steps are recorded with the output
 as JSON (`steps_to_json`), and parsed defensively (`steps_from_json`: one-line errors).
+`Geometry` maps coordinates (colour hints) between the original photo and the preprocessed one.
 
 Ops and parameters:
     rotate90   k: int (quarter turns counter-clockwise, any integer)
@@ -163,6 +164,90 @@ def _geometry(a: np.ndarray, s: Step) -> np.ndarray:
         y0, x0, h, w = _crop_box(a.shape[0], a.shape[1], p)
         return np.ascontiguousarray(a[y0:y0 + h, x0:x0 + w])
     return a
+
+
+@dataclass(frozen=True, eq=True)
+class Geometry:
+    """Where the geometric steps move the points of an original photo of height x width pixels.
+
+    Coordinates are continuous pixel coordinates: the photo covers [0, width] x [0, height] and
+    pixel (row i, column j) spans j..j+1, i..i+1. Every geometric step is rigid (quarter turns,
+    a rotation about the centre, crops; no scaling), so lengths - brush widths, radii,
+    distances - are the same in both frames. `to_view` maps original -> preprocessed,
+    `to_original` the way back; both take and return (N, 2) arrays of (x, y).
+    """
+
+    height: int
+    width: int
+    steps: tuple[Step, ...] = ()
+
+    @classmethod
+    def of(cls, height: int, width: int, steps: tuple[Step, ...] | list[Step] = ()) -> Geometry:
+        """The geometry of `steps` (non-geometric and no-op steps are dropped)."""
+        return cls(int(height), int(width),
+                   tuple(s for s in steps if s.op in GEOMETRIC and not s.is_identity()))
+
+    @property
+    def is_identity(self) -> bool:
+        return not self.steps
+
+    @property
+    def view_shape(self) -> tuple[int, int]:
+        """(height, width) of the preprocessed photo."""
+        return output_shape(self.height, self.width, self.steps)
+
+    def _shapes(self) -> list[tuple[int, int]]:
+        """(height, width) before each step."""
+        shapes, h, w = [], self.height, self.width
+        for s in self.steps:
+            shapes.append((h, w))
+            h, w = output_shape(h, w, (s,))
+        return shapes
+
+    def to_view(self, xy: np.ndarray) -> np.ndarray:
+        out = np.array(xy, np.float64, copy=True).reshape(-1, 2)
+        for s, (h, w) in zip(self.steps, self._shapes()):
+            out = _map_step(out, s, h, w, inverse=False)
+        return out
+
+    def to_original(self, xy: np.ndarray) -> np.ndarray:
+        out = np.array(xy, np.float64, copy=True).reshape(-1, 2)
+        for s, (h, w) in reversed(list(zip(self.steps, self._shapes()))):
+            out = _map_step(out, s, h, w, inverse=True)
+        return out
+
+
+def _map_step(xy: np.ndarray, s: Step, h: int, w: int, inverse: bool) -> np.ndarray:
+    """One geometric step on (N, 2) points of an h x w image (or its inverse)."""
+    x, y = xy[:, 0], xy[:, 1]
+    p = s.params
+    if s.op == "rotate90":
+        k = int(p["k"]) % 4
+        if inverse:  # undo a k-turn with a (4 - k)-turn of the turned image
+            if k % 2:
+                h, w = w, h
+            k = (4 - k) % 4
+        if k == 1:  # counter-clockwise, as np.rot90
+            return np.stack([y, w - x], 1)
+        if k == 2:
+            return np.stack([w - x, h - y], 1)
+        if k == 3:
+            return np.stack([h - y, x], 1)
+        return xy
+    if s.op == "rotate":
+        y0, x0, _, _ = _straighten_box(h, w, p["angle"])
+        t = math.radians(p["angle"])
+        c, sn = math.cos(t), math.sin(t)
+        cx, cy = w / 2, h / 2
+        if inverse:
+            dx, dy = x + x0 - cx, y + y0 - cy
+            return np.stack([c * dx - sn * dy + cx, sn * dx + c * dy + cy], 1)
+        dx, dy = x - cx, y - cy  # cv2.getRotationMatrix2D: counter-clockwise on screen
+        return np.stack([c * dx + sn * dy + cx - x0, -sn * dx + c * dy + cy - y0], 1)
+    if s.op == "crop":
+        y0, x0, _, _ = _crop_box(h, w, p)
+        return xy + np.array([x0, y0]) if inverse else xy - np.array([x0, y0])
+    return xy
 
 
 def apply_geometry(a: np.ndarray, steps: tuple[Step, ...] | list[Step]) -> np.ndarray:

@@ -15,6 +15,7 @@ import json
 import dataclasses
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +25,16 @@ import torch
 
 from ..core.cards import sha256_file
 from ..core.compose import lab_to_rgb_fast
-from ..core.errors import ColorStudioError, ImageWriteError
+from ..core.color import l_to_grey
+from ..core.errors import CancelledError, ColorStudioError, ImageWriteError
 from ..core.hints import HintSet, load_hints, sidecar_path
 from ..core.imageio import (DEFAULT_MAX_PIXELS, READ_FORMATS, TEMP_PREFIX, WRITE_FORMATS,
                             LoadedImage, add_badge, atomic_write_bytes, exif_without_orientation,
                             output_depth, read_image, srgb_profile, write_image)
 from ..core.metadata import (MetadataError, Provenance, build_xmp, embed, hints_digest,
                              read_file_metadata, read_original_metadata)
+from ..core.preprocess import (GEOMETRIC, Geometry, Step, apply_geometry, apply_steps,
+                               describe, steps_to_json)
 from .device import pick_device
 from .models import LoadedModel, ModelStore
 from .pipeline import ColorizeResult, colorize_l
@@ -38,6 +42,7 @@ from .pipeline import ColorizeResult, colorize_l
 log = logging.getLogger(__name__)
 
 SUFFIX = "_colorized"
+COMPARE_SUFFIX = "_compare"
 PROVENANCE_FORMATS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".webp")
 REPORT_FIELDS = ("input", "output", "model", "status", "error", "seconds")
 
@@ -58,12 +63,14 @@ class FileOutcome:
 
 
 def iter_inputs(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
-    """Yield (file, root) for files and, recursively, for image files in folders."""
+    """Yield (file, root) for files and, recursively, for image files in folders (not our own
+    outputs and comparison images)."""
     for p in paths:
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 if (f.is_file() and f.suffix.lower() in READ_FORMATS
-                        and not f.stem.endswith(SUFFIX) and not f.name.startswith(".~")):
+                        and not f.stem.endswith((SUFFIX, COMPARE_SUFFIX))
+                        and not f.name.startswith(".~")):
                     yield f, p
         else:
             yield p, p.parent
@@ -155,20 +162,35 @@ class Colorizer:
     def __init__(self, store: ModelStore | None = None, device: str = "auto") -> None:
         self.store = store or ModelStore()
         self.device = pick_device(device)
+        self._on_cpu: set[str] = set()  # model ids that ran out of GPU memory in this job
 
     def model(self, model_id: str | None) -> LoadedModel:
         return self.store.load(model_id, self.device)
+
+    def start_job(self) -> None:
+        """A new job begins: forget which models ran out of GPU memory in the last one."""
+        self._on_cpu.clear()
 
     def _run(self, img: LoadedImage, model_id: str | None, hints: HintSet | None,
              size: int | None, progress: Callable[[float, str], None] | None,
              cancel: Callable[[], bool] | None
              ) -> tuple[np.ndarray, ColorizeResult, LoadedModel]:
-        model = self.model(model_id)
+        """GPU out of memory is handled once per job: after the first fallback the model runs
+        on the CPU for the rest of the job (`start_job` begins a new one)."""
+        card = self.store.card(model_id)
         fallback = None
-        if model.device.type != "cpu":
-            def fallback() -> LoadedModel:
-                return self.store.load(model.card.id, torch.device("cpu"))
+        if self.device.type != "cpu" and card.id in self._on_cpu:
+            model = self.store.load(card.id, torch.device("cpu"))
+        else:
+            model = self.model(card.id)
+            if model.device.type != "cpu":
+                def fallback() -> LoadedModel:
+                    return self.store.load(card.id, torch.device("cpu"))
         res = colorize_l(model, img.l_star, hints, size, progress, cancel, fallback)
+        if res.device == "cpu" and model.device.type != "cpu":
+            self._on_cpu.add(card.id)  # the next images of this job go to the CPU directly
+            note = res.messages.pop() if res.messages else "GPU out of memory"
+            res.messages.append(f"{note} (and for the rest of this job)")
         return lab_to_rgb_fast(img.l_star, res.ab), res, model
 
     def colorize_image(self, img: LoadedImage, model_id: str | None = None,
@@ -184,25 +206,41 @@ class Colorizer:
                       max_pixels: int = DEFAULT_MAX_PIXELS, quality: int = 95,
                       depth: int | None = None, *, compression: str = "deflate",
                       badge: bool = False, provenance: bool = True,
-                      hints_path: Path | None = None,
+                      hints_path: Path | None = None, steps: tuple[Step, ...] = (),
+                      compare: Path | None = None,
                       progress: Callable[[float, str], None] | None = None,
                       cancel: Callable[[], bool] | None = None) -> FileOutcome:
         """Colourise `src` into `dst` (format from its suffix). Never raises for bad input.
+
+        The one export path: the CLI, the GUI's single and batch exports and comparisons all
+        come here, so every file written carries the same provenance.
 
         `depth` 8/16 overrides the input's bit depth (16 only for PNG/TIFF). `provenance`
         embeds the XMP record (on by default; off only for throwaway previews). `hints_path`
         names the file `hints` came from, for the record; without `hints`, a sidecar
         `<stem>.hints.json` beside `src` is used. `badge` draws a visible corner mark.
+        `steps` (preprocessing) run on the L* first, recorded in the provenance and, as JSON, in
+        `<dst name>.json`. `hints` (like a sidecar's) are in the original photo's coordinates:
+        they are mapped through the geometric steps here, the one place that does it for
+        every export. `compare` also writes a side-by-side image (the grey photo the
+        model saw | the result), with the same provenance plus a line saying what it is.
+        Cancelling (`cancel()` true) raises `CancelledError`.
         """
         src, dst = Path(src), Path(dst)
+        compare = Path(compare) if compare is not None else None
         t0 = time.perf_counter()
         out = FileOutcome(src, dst)
         try:
-            if dst.exists() and dst.resolve() == src.resolve():
-                raise ImageWriteError(f"{src.name}: refusing to overwrite the original")
-            if provenance and dst.suffix.lower() not in PROVENANCE_FORMATS:
-                raise ImageWriteError(f"{dst.name}: {dst.suffix} files cannot carry provenance "
-                                      "metadata; write PNG, TIFF, JPEG or WebP")
+            for target in (dst, compare):
+                if target is None:
+                    continue
+                if target.exists() and target.resolve() == src.resolve():
+                    raise ImageWriteError(f"{src.name}: refusing to overwrite the original")
+                if provenance and target.suffix.lower() not in PROVENANCE_FORMATS:
+                    raise ImageWriteError(f"{target.name}: {target.suffix} files cannot carry "
+                                          "provenance metadata; write PNG, TIFF, JPEG or WebP")
+            if compare is not None and compare.resolve() == dst.resolve():
+                raise ImageWriteError(f"{dst.name}: the comparison cannot have the output's name")
             img = read_image(src, max_pixels)
             out.messages += img.warnings
             if hints is None and sidecar_path(src).is_file():
@@ -210,7 +248,12 @@ class Colorizer:
                 hints = load_hints(hints_path)
                 out.messages.append(f"{src.name}: using {len(hints)} hints from "
                                     f"{hints_path.name}")
-            rgb, res, model = self._run(img, model_id, hints, size, progress, cancel)
+            seen = hints  # what the model is given: the hints where the steps moved them
+            if steps:
+                if hints:
+                    seen = hints.to_view(Geometry.of(*img.l_star.shape, tuple(steps)))
+                img = _preprocessed(img, tuple(steps))
+            rgb, res, model = self._run(img, model_id, seen, size, progress, cancel)
             out.model = model.card.id
             out.messages += res.messages
             dtype = {8: np.uint8, 16: np.uint16}.get(depth or 0, img.dtype)
@@ -220,14 +263,36 @@ class Colorizer:
                                     "per sample; writing 8-bit")
             if badge:
                 rgb = add_badge(rgb)
-            finish = None
+            finish = compare_finish = None
             if provenance:
-                prov = self._provenance(src, img, res, model, hints, hints_path, written, badge)
+                prov = self._provenance(src, img, res, model, hints, hints_path, written, badge,
+                                        bool(steps))
                 finish = self._finisher(src, dst, prov, out.messages)
+                if compare is not None:
+                    cprov = dataclasses.replace(
+                        prov, steps=prov.steps + (COMPARISON_STEP,),
+                        document_id=f"xmp.did:{uuid.uuid4()}",
+                        instance_id=f"xmp.iid:{uuid.uuid4()}")
+                    compare_finish = self._finisher(src, compare, cprov, [])
+            if cancel is not None and cancel():
+                raise CancelledError("cancelled")
+            exif = exif_without_orientation(img.exif)
             dst.parent.mkdir(parents=True, exist_ok=True)
             write_image(dst, rgb, dtype, img.alpha, quality=quality,
-                        icc_profile=srgb_profile(), exif=exif_without_orientation(img.exif),
+                        icc_profile=srgb_profile(), exif=exif,
                         compression=compression, finish=finish)
+            if steps:
+                record = {"source": src.name, "model": model.card.id,
+                          "hints": len(hints) if hints else 0,
+                          "preprocessing": steps_to_json(tuple(steps))}
+                atomic_write_bytes(record_path(dst), json.dumps(record, indent=1).encode())
+            if compare is not None:
+                compare.parent.mkdir(parents=True, exist_ok=True)
+                write_image(compare, side_by_side(img.l_star, rgb), dtype, quality=quality,
+                            icc_profile=srgb_profile(), exif=exif, compression=compression,
+                            finish=compare_finish)
+        except CancelledError:
+            raise
         except ColorStudioError as exc:
             out.status, out.error, out.output = "failed", _named(src, str(exc)), None
         except OSError as exc:
@@ -247,13 +312,14 @@ class Colorizer:
     @staticmethod
     def _provenance(src: Path, img: LoadedImage, res: ColorizeResult, model: LoadedModel,
                     hints: HintSet | None, hints_path: Path | None, written: np.dtype,
-                    badge: bool) -> Provenance:
+                    badge: bool, preprocessed: bool = False) -> Provenance:
         card = model.card
         steps = list(img.steps)
         w, h = res.working_size
         steps.append(f"chroma (a*, b*) predicted by {card.id} at {w}x{h} on {res.device}")
         steps.append("chroma fitted to the sRGB gamut and upsampled guided by full-resolution L*")
-        steps.append("original L* kept: lightness is unchanged")
+        steps.append("preprocessed L* kept: lightness is that of the preprocessing above"
+                     if preprocessed else "original L* kept: lightness is unchanged")
         steps.append(f"written as {8 * written.itemsize}-bit sRGB with an embedded sRGB profile")
         if badge:
             steps.append("visible 'AI colourised' badge drawn in the bottom-right corner")
@@ -282,6 +348,32 @@ class Colorizer:
             return embed(data, xmp, original, name=dst.name)
 
         return finish
+
+
+COMPARISON_STEP = ("side-by-side comparison image (derived, colourised): left the grey photo "
+                   "the model saw, right the colourised result")
+
+
+def record_path(dst: Path) -> Path:
+    """Where the preprocessing record of an output goes: `<output name>.json`."""
+    return dst.with_name(dst.name + ".json")
+
+
+def _preprocessed(img: LoadedImage, steps: tuple[Step, ...]) -> LoadedImage:
+    """The photo after the preprocessing `steps` (alpha follows the geometry), recorded."""
+    l_star = apply_steps(img.l_star, steps)
+    alpha = apply_geometry(img.alpha, steps) if img.alpha is not None else None
+    done = [f"preprocessing: {describe((s,))}" for s in steps if not s.is_identity()]
+    if any(s.op in GEOMETRIC and not s.is_identity() for s in steps):
+        done.append(f"preprocessed size {l_star.shape[1]}x{l_star.shape[0]}")
+    return dataclasses.replace(img, l_star=l_star, alpha=alpha, steps=[*img.steps, *done])
+
+
+def side_by_side(l_star: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """The comparison image: the grey of `l_star` | a white gap | `rgb` (float [0, 1])."""
+    grey = np.repeat(l_to_grey(l_star)[..., None], 3, axis=2).astype(np.float32)
+    gap = np.ones((rgb.shape[0], max(4, rgb.shape[1] // 100), 3), np.float32)
+    return np.concatenate([grey, gap, np.asarray(rgb, np.float32)], axis=1)
 
 
 def _named(src: Path, err: str) -> str:
@@ -405,4 +497,5 @@ def _try_report(path: Path, outcomes: list[FileOutcome]) -> None:
 
 
 __all__ = ["Colorizer", "FileOutcome", "BatchJob", "iter_inputs", "output_path", "plan_batch",
-           "run_batch", "write_report", "output_is_complete", "clean_stale_temps", "SUFFIX"]
+           "run_batch", "write_report", "output_is_complete", "clean_stale_temps", "record_path",
+           "side_by_side", "SUFFIX", "COMPARE_SUFFIX", "COMPARISON_STEP"]

@@ -6,7 +6,7 @@ photo's edges, at most 128 px a side) -> edge-aware upsampling against full-reso
 recombined with the ORIGINAL L*. The result has the input's exact size; its lightness is
 the original's. RGB-predicting models have their output converted to Lab and only the chroma
 is used. Runs under `torch.inference_mode`, with autocast on GPU where the card allows; GPU
-out-of-memory retries at a smaller size, then on the CPU, with a message.
+out of memory moves the job to the CPU copy of the model (same working size), with a message.
 """
 
 from __future__ import annotations
@@ -40,6 +40,20 @@ class ColorizeResult:
     working_size: tuple[int, int]  # (w, h) the network saw
     device: str
     messages: list[str] = field(default_factory=list)
+
+
+def _oom_types() -> tuple[type[BaseException], ...]:
+    """torch's out-of-memory exception classes. `torch.OutOfMemoryError` is new in torch 2.5;
+    `torch.cuda.OutOfMemoryError` exists from 1.13 and is the same class from 2.5 on."""
+    return tuple({getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError),
+                  torch.cuda.OutOfMemoryError})
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for a device out-of-memory error of any torch >= 2.4 (MPS and older code paths
+    raise a plain RuntimeError whose message says so)."""
+    return isinstance(exc, _oom_types()) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
 
 
 def working_shape(width: int, height: int, size: int, multiple: int) -> tuple[int, int, int, int]:
@@ -120,36 +134,31 @@ def colorize_l(
     height, width = l_star.shape
     size = size or card.working_size
     messages: list[str] = []
-    while True:
-        w, h, pw, ph = working_shape(width, height, size, card.multiple)
-        if card.output_space == "rgb" and card.working_size <= 64:
-            # Models trained on tiny inputs (paper 000 works at 32x32) see a square input.
-            w = h = pw = ph = card.working_size
-        say(0.1, f"resizing to {w}x{h}")
-        l_small = resize(l_star, w, h)
-        if stop():
-            raise CancelledError("cancelled")
+    w, h, pw, ph = working_shape(width, height, size, card.multiple)
+    if card.output_space == "rgb" and card.working_size <= 64:
+        # Models trained on tiny inputs (paper 000 works at 32x32) see a square input.
+        w = h = pw = ph = card.working_size
+    say(0.1, f"resizing to {w}x{h}")
+    l_small = resize(l_star, w, h)
+    if stop():
+        raise CancelledError("cancelled")
+    say(0.3, f"running {card.id} on {model.device.type}")
+    out_of_memory = False
+    try:
+        ab_low = predict_ab(model, l_small, hints, w / width, (pw, ph))
+    except RuntimeError as exc:  # torch's OOM error is a RuntimeError (MPS: a plain one)
+        if not is_out_of_memory(exc) or fallback is None or model.device.type == "cpu":
+            raise
+        out_of_memory = True
+    if out_of_memory:  # outside the handler: its traceback no longer holds GPU tensors
+        if model.device.type == "cuda":
+            torch.cuda.empty_cache()
+        # Once, to the CPU copy, at the same working size: the bundled cards work at
+        # 32-256 px already, and a smaller size would cost colour quality.
+        model = fallback()  # type: ignore[misc]
+        messages.append("GPU out of memory: running on the CPU instead")
         say(0.3, f"running {card.id} on {model.device.type}")
-        try:
-            ab_low = predict_ab(model, l_small, hints, w / width, (pw, ph))
-            break
-        except torch.OutOfMemoryError:
-            if model.device.type == "cuda":
-                torch.cuda.empty_cache()
-            if size > 256:
-                size = max(256, size // 2)
-                messages.append(f"GPU out of memory: retrying at working size {size}")
-            elif fallback is not None and model.device.type != "cpu":
-                model = fallback()  # once: the fallback model lives on the CPU
-                messages.append("GPU out of memory: running on the CPU instead")
-            else:
-                raise
-        except RuntimeError as exc:  # MPS and older CUDA report OOM as RuntimeError
-            if ("out of memory" not in str(exc).lower() or fallback is None
-                    or model.device.type == "cpu"):
-                raise
-            model = fallback()
-            messages.append("out of memory on the GPU: running on the CPU instead")
+        ab_low = predict_ab(model, l_small, hints, w / width, (pw, ph))
     if stop():
         raise CancelledError("cancelled")
     say(0.7, "upsampling colour to full resolution")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import logging
 import shutil
 import threading
@@ -30,11 +29,10 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from ..core.cards import (ModelCard, card_to_toml, default_model_id, discover_cards, load_card,
                           sha256_file, user_models_dir, weights_name)
-from ..core.color import l_to_grey
 from ..core.errors import CancelledError, ColorStudioError, ImageWriteError, ModelError
 from ..core.hints import HintSet
 from ..core.imageio import LoadedImage, atomic_write, atomic_write_text, read_image
-from ..core.preprocess import Step, apply_geometry, apply_steps, steps_to_json
+from ..core.preprocess import Step, apply_steps
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +110,10 @@ class ColorizeResult:
 
 @dataclass(frozen=True)
 class ExportItem:
+    """One photo to export, through the same `Colorizer.colorize_file` as the CLI. `hints` are
+    in the original photo's coordinates, as in its sidecar (`colorize_file` maps them through
+    the geometric `steps`); None: the sidecar beside `src` is used."""
+
     src: Path
     dst: Path
     model_id: str
@@ -120,6 +122,7 @@ class ExportItem:
     quality: int = 95
     depth: int | None = None  # 8, 16 or None (same as the original)
     compare: Path | None = None  # also write a side-by-side before|after image here
+    compression: str = "deflate"  # TIFF: none, lzw or deflate (as `colorize --compression`)
 
 
 @dataclass
@@ -138,12 +141,6 @@ def scaled_hints(hints: HintSet | None, scale: float) -> HintSet | None:
               for p in hints.points),
         tuple(dataclasses.replace(s, points=tuple((x * scale, y * scale) for x, y in s.points),
                                   width=max(s.width * scale, 1.0)) for s in hints.strokes))
-
-
-def grey_rgb(l_star: np.ndarray) -> np.ndarray:
-    """L* (H, W) -> neutral grey RGB float32 (H, W, 3) with that lightness."""
-    g = l_to_grey(l_star)
-    return np.repeat(g[..., None], 3, axis=2)
 
 
 class _Worker(QThread):
@@ -363,6 +360,7 @@ def _to_rgb8(rgb: np.ndarray) -> np.ndarray:
 
 
 def _colorize(ctx: JobContext, req: ColorizeRequest) -> ColorizeResult:
+    ctx.colorizer.start_job()
     l_star = req.l_star if req.preprocessed or not req.steps else apply_steps(req.l_star,
                                                                               req.steps)
     ctx.check()
@@ -376,53 +374,28 @@ def _colorize(ctx: JobContext, req: ColorizeRequest) -> ColorizeResult:
 
 
 def record_path(dst: Path) -> Path:
-    """Where the preprocessing record of an output goes: `<output name>.json`."""
+    """Where the preprocessing record of an output goes: `<output name>.json` (the same rule
+    as `engine.batch.record_path`, repeated here so that this module does not import torch)."""
     return dst.with_name(dst.name + ".json")
 
 
 def _export_one(ctx: JobContext, item: ExportItem) -> list[str]:
-    from .batch import FileOutcome
-
-    colorizer = ctx.colorizer
+    """One photo through the one export path (`Colorizer.colorize_file`, as the CLI uses)."""
     if item.dst.resolve() == item.src.resolve() or (
             item.compare is not None and item.compare.resolve() == item.src.resolve()):
         raise ImageWriteError(f"{item.src.name}: refusing to overwrite the original")
-    messages: list[str] = []
-    if not item.steps and item.compare is None:
-        out: FileOutcome = colorizer.colorize_file(item.src, item.dst, model_id=item.model_id,
-                                                   hints=item.hints, quality=item.quality,
-                                                   depth=item.depth)
-        if out.status != "ok":
-            raise ColorStudioError(out.error)
-        return out.messages
-    from ..core.imageio import exif_without_orientation, write_image
-
-    img = read_image(item.src)
-    messages += img.warnings
-    l_star = apply_steps(img.l_star, item.steps)
-    alpha = apply_geometry(img.alpha, item.steps) if img.alpha is not None else None
-    ctx.check()
-    rgb, msgs = colorizer.colorize_image(dataclasses.replace(img, l_star=l_star, alpha=alpha),
-                                         item.model_id, item.hints, None, None, ctx.cancelled)
-    messages += msgs
-    dtype = {8: np.uint8, 16: np.uint16}.get(item.depth or 0, img.dtype)
-    item.dst.parent.mkdir(parents=True, exist_ok=True)
-    write_image(item.dst, rgb, dtype, alpha, quality=item.quality,
-                exif=exif_without_orientation(img.exif))
-    if item.steps:
-        record = {"source": item.src.name, "model": item.model_id,
-                  "hints": len(item.hints) if item.hints else 0,
-                  "preprocessing": steps_to_json(item.steps)}
-        atomic_write_text(record_path(item.dst), json.dumps(record, indent=1))
-    if item.compare is not None:
-        gap = np.ones((rgb.shape[0], max(4, rgb.shape[1] // 100), 3), np.float32)
-        both = np.concatenate([grey_rgb(l_star), gap, rgb], axis=1)
-        write_image(item.compare, both, dtype, quality=item.quality)
-    return messages
+    out = ctx.colorizer.colorize_file(item.src, item.dst, model_id=item.model_id,
+                                      hints=item.hints, quality=item.quality, depth=item.depth,
+                                      compression=item.compression, steps=item.steps,
+                                      compare=item.compare, cancel=ctx.cancelled)
+    if out.status != "ok":
+        raise ColorStudioError(out.error)
+    return out.messages
 
 
 def _export(ctx: JobContext, items: list[ExportItem]) -> ExportSummary:
     summary = ExportSummary()
+    ctx.colorizer.start_job()
     for i, item in enumerate(items):
         ctx.check()
         ctx.progress(i / max(len(items), 1), f"exporting {item.src.name} ({i + 1}/{len(items)})")

@@ -1,4 +1,9 @@
-"""A dismissable message strip above the canvas: errors are data shown here, never tracebacks."""
+"""A dismissable message strip above the canvas: errors are data shown here, never tracebacks.
+
+A message may name its `source` (the photo it is about): moving to another photo dismisses
+errors and notes about the previous one (`dismiss_unless`), so no stale error stays on screen
+over a photo that is fine. Warnings about the app's state (no model) stay until resolved.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ class Banner(QFrame):
         lay.addWidget(self.action)
         lay.addWidget(self.close_button)
         self.kind = ""
+        self.source: object = None
         self._callback: Callable[[], None] | None = None
         self.action.clicked.connect(self._act)
         self.hide()
@@ -45,9 +51,10 @@ class Banner(QFrame):
         return self.label.text() if self.isVisibleTo(self.parentWidget()) else ""
 
     def show_message(self, text: str, kind: str = "error", action: str | None = None,
-                     callback: Callable[[], None] | None = None) -> None:
+                     callback: Callable[[], None] | None = None, source: object = None) -> None:
         name, fg, bg = _STYLE.get(kind, _STYLE["info"])
         self.kind = kind
+        self.source = source
         self.setStyleSheet(f"#banner {{ background: {bg}; border-radius: 4px; }} "
                            f"#banner QLabel {{ color: {fg}; }}")
         self.icon.setPixmap(icon(name).pixmap(18, 18))
@@ -60,7 +67,13 @@ class Banner(QFrame):
 
     def dismiss(self) -> None:
         self.kind = ""
+        self.source = None
         self.hide()
+
+    def dismiss_unless(self, source: object) -> None:
+        """Moving to `source`: hide an error or note that is not about it (warnings stay)."""
+        if self.kind in ("error", "info") and self.source is not source:
+            self.dismiss()
 
     def _act(self) -> None:
         if self._callback is not None:

@@ -1,26 +1,34 @@
 """The before/after canvas: one view transform shared by both sides, three comparison modes,
 and the hint tools (brush, point, eraser, colour picker) drawn on top.
 
-Modes: "split" (a draggable divider; before on the left, after on the right), "side"
-(two panes side by side) and "toggle" (the result; hold the backslash key to see the
+Modes: "split" (a draggable divider; before on the left, after on the right, labelled; the
+divider is a fraction of the visible part of the photo, so it is always on the photo),
+"side" (two panes side by side) and "toggle" (the result; hold the backslash key to see the
 original). Both sides always use the same zoom and offset, so they cannot drift apart.
 Images are `Pyramid`s converted once; a repaint draws only the visible part of one level.
 
+Coordinates: the canvas shows the *view* (the preprocessed photo, img_w x img_h); the hints it
+is given and emits are in *original* photo coordinates, and `geometry` (a
+`core.preprocess.Geometry`, set with the "before" image) maps between the two. So hints stay
+on the pixels they were painted on when the photo is turned, straightened or cropped.
+
 Hints are edited as whole `HintSet` states: a finished gesture emits `hintsEdited(new,
 description)` (the owner pushes it on its undo stack and calls `set_hints`); while a gesture
-is in progress `hintsDragging(state)` lets the owner run a live preview.
+is in progress `hintsDragging(state)` lets the owner run a live preview. The eraser removes
+only what it brushes (a stroke crossed in the middle is split in two).
 """
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, Signal
 from PySide6.QtGui import (QColor, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen,
                            QWheelEvent)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..core.hints import HintPoint, HintSet, HintStroke
+from ..core.preprocess import Geometry
 from .imaging import Pyramid
 
 MODES = ("split", "side", "toggle")
@@ -51,7 +59,8 @@ class BeforeAfterCanvas(QWidget):
         self.zoom = 1.0
         self.offset = QPointF(0, 0)
         self.mode = "split"
-        self.divider = 0.5
+        self.divider = 0.5  # fraction of the visible part of the photo
+        self.geometry_map = Geometry(0, 0)  # original <-> view coordinates of the hints
         self.showing_original = False
         self.fit_on_resize = True
         self.tool = "pan"
@@ -65,16 +74,22 @@ class BeforeAfterCanvas(QWidget):
         self._stroke: list[tuple[float, float]] = []
         self._drag_index: int | None = None
         self._draft: HintSet | None = None
+        self._erase_at: tuple[float, float] | None = None  # last eraser position (original)
+        self._view_hints: tuple[HintSet, Geometry, HintSet] | None = None  # mapping cache
         self._mouse: QPointF | None = None
         self._space = False
         self._view_cache: dict[tuple, object] = {}
 
     # ----- content -----
-    def set_before(self, pyr: Pyramid | None, width: int, height: int) -> None:
-        """Set the original (image space = width x height); a new size refits the view."""
+    def set_before(self, pyr: Pyramid | None, width: int, height: int,
+                   geometry: Geometry | None = None) -> None:
+        """Set the original (image space = width x height, the preprocessed photo) and how
+        the original photo's coordinates map onto it (default: they are the same); a new
+        size refits the view."""
         new_size = (width, height) != (self.img_w, self.img_h)
         self._view_cache.clear()
         self.before, self.img_w, self.img_h = pyr, width, height
+        self.geometry_map = geometry if geometry is not None else Geometry(height, width)
         if new_size:
             self.after = None
             self.after_rgb = None
@@ -91,6 +106,7 @@ class BeforeAfterCanvas(QWidget):
         self.before = self.after = None
         self.after_rgb = None
         self.img_w = self.img_h = 0
+        self.geometry_map = Geometry(0, 0)
         self.hints = HintSet()
         self.update()
 
@@ -153,8 +169,21 @@ class BeforeAfterCanvas(QWidget):
         tl = (QPointF(0, 0) - self.offset) / self.zoom
         return QRectF(tl.x(), tl.y(), pane.width() / self.zoom, pane.height() / self.zoom)
 
+    def photo_rect(self, pane: QRectF) -> QRectF:
+        """Where the photo is drawn in `pane` (widget coordinates; may exceed the pane)."""
+        return QRectF(pane.topLeft() + self.offset,
+                      QSizeF(self.img_w * self.zoom, self.img_h * self.zoom))
+
+    def divider_span(self) -> QRectF:
+        """The visible part of the photo in split mode, which the divider splits (the whole
+        pane when the photo is panned out of sight)."""
+        pane = self.panes()[0]
+        vis = self.photo_rect(pane).intersected(pane)
+        return vis if vis.width() >= 1 and vis.height() >= 1 else pane
+
     def divider_x(self) -> float:
-        return self.rect().width() * self.divider
+        span = self.divider_span()
+        return span.left() + span.width() * self.divider
 
     # ----- zoom and pan -----
     def fit(self) -> None:
@@ -214,30 +243,37 @@ class BeforeAfterCanvas(QWidget):
         if self.mode == "side":
             self._draw(p, self.before, panes[0])
             self._draw(p, self.after or self.before, panes[1])
-            if self.after is None:
-                self._label(p, panes[1], "not colourised yet")
+            self._label(p, self._visible_photo(panes[0]), "original")
+            self._label(p, self._visible_photo(panes[1]),
+                        "not colourised yet" if self.after is None else "colourised")
         elif self.mode == "toggle" or original:
             self._draw(p, self.before if original else self.after, panes[0])
             if self.mode == "toggle":
-                self._label(p, panes[0], "original" if original else "colourised")
+                self._label(p, self._visible_photo(panes[0]),
+                            "original" if original else "colourised")
         else:
             x = self.divider_x()
             pane = panes[0]
+            span = self.divider_span()
+            left = QRectF(span.left(), span.top(), x - span.left(), span.height())
+            right = QRectF(x, span.top(), span.right() - x, span.height())
             p.save()
             p.setClipRect(QRectF(0, 0, x, pane.height()))
             self._draw(p, self.before, pane)
             p.setClipRect(QRectF(x, 0, pane.width() - x, pane.height()))
             self._draw(p, self.after, pane)
             p.restore()
+            self._label(p, left, "original")
+            self._label(p, right, "colourised", right=True)
             p.setPen(QPen(QColor(255, 255, 255, 220), 2))
-            p.drawLine(QPointF(x, 0), QPointF(x, pane.height()))
+            p.drawLine(QPointF(x, span.top()), QPointF(x, span.bottom()))
             p.setBrush(QColor(255, 255, 255, 230))
             p.setPen(QPen(QColor(0, 0, 0, 120), 1))
-            p.drawEllipse(QPointF(x, pane.height() / 2), 9, 9)
+            p.drawEllipse(QPointF(x, span.center().y()), 9, 9)
         if self.show_hints:
             for pane in panes:
                 p.save()
-                p.setClipRect(pane)
+                p.setClipRect(self._visible_photo(pane))  # cropped-away hints are not shown
                 self._draw_hints(p, pane)
                 p.restore()
         self._draw_cursor(p)
@@ -273,9 +309,18 @@ class BeforeAfterCanvas(QWidget):
             self._view_cache[key] = img
         p.drawImage(vis.topLeft(), img)
 
-    def _label(self, p: QPainter, pane: QRectF, text: str) -> None:
+    def _visible_photo(self, pane: QRectF) -> QRectF:
+        return self.photo_rect(pane).intersected(pane)
+
+    def _label(self, p: QPainter, area: QRectF, text: str, right: bool = False) -> None:
+        """A small dark tag in the top-left (or top-right) corner of `area`, clipped to it."""
+        if area.width() < 1 or area.height() < 1:
+            return
         p.save()
-        r = QRectF(pane.left() + 8, pane.top() + 8, 150, 22)
+        p.setClipRect(area)
+        w = p.fontMetrics().horizontalAdvance(text) + 16
+        left = area.right() - 8 - w if right else area.left() + 8
+        r = QRectF(left, area.top() + 8, w, 22)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(0, 0, 0, 140))
         p.drawRoundedRect(r, 4, 4)
@@ -283,8 +328,28 @@ class BeforeAfterCanvas(QWidget):
         p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
         p.restore()
 
+    def view_hints(self, hints: HintSet | None = None) -> HintSet:
+        """`hints` (default: the current ones) in view coordinates; the last one is cached."""
+        hints = self.hints if hints is None else hints
+        c = self._view_hints
+        if c is None or c[0] is not hints or c[1] != self.geometry_map:
+            c = self._view_hints = (hints, self.geometry_map, hints.to_view(self.geometry_map))
+        return c[2]
+
+    def _to_original(self, x: float, y: float) -> tuple[float, float]:
+        if self.geometry_map.is_identity:
+            return x, y
+        q = self.geometry_map.to_original([[x, y]])[0]
+        return float(q[0]), float(q[1])
+
+    def _stroke_original(self) -> HintStroke:
+        pts = tuple(self._stroke)
+        if not self.geometry_map.is_identity:
+            pts = tuple((float(a), float(b)) for a, b in self.geometry_map.to_original(pts))
+        return HintStroke(pts, self.brush_size, self.colour)
+
     def _draw_hints(self, p: QPainter, pane: QRectF) -> None:
-        hints = self._draft if self._draft is not None else self.hints
+        hints = self.view_hints(self._draft if self._draft is not None else self.hints)
         strokes = list(hints.strokes)
         if self._gesture == "brush" and self._stroke:
             strokes.append(HintStroke(tuple(self._stroke), self.brush_size, self.colour))
@@ -364,9 +429,10 @@ class BeforeAfterCanvas(QWidget):
             self._gesture = "divider"
             return
         ip = self.to_image(pos)
-        x, y = ip.x(), ip.y()
+        x, y = ip.x(), ip.y()  # view coordinates
+        ox, oy = self._to_original(x, y)  # the hints' (distances are the same in both)
         if btn == Qt.MouseButton.RightButton and self.tool in ("point", "brush", "eraser"):
-            idx = self.hints.nearest_point(x, y, self._pick_radius())
+            idx = self.hints.nearest_point(ox, oy, self._pick_radius())
             if idx is not None:
                 self.hintsEdited.emit(self.hints.without_point(idx), "Remove colour point")
             return
@@ -376,10 +442,10 @@ class BeforeAfterCanvas(QWidget):
             self._gesture = "brush"
             self._stroke = [(x, y)]
         elif self.tool == "point":
-            idx = self.hints.nearest_point(x, y, self._pick_radius())
+            idx = self.hints.nearest_point(ox, oy, self._pick_radius())
             if idx is None:
                 self._draft = self.hints.with_point(
-                    HintPoint(x, y, max(self.brush_size / 2 - 0.5, 0.0), self.colour))
+                    HintPoint(ox, oy, max(self.brush_size / 2 - 0.5, 0.0), self.colour))
                 self._drag_index = len(self._draft.points) - 1
                 self._gesture = "add-point"
             else:
@@ -389,7 +455,8 @@ class BeforeAfterCanvas(QWidget):
             self.hintsDragging.emit(self._draft)
         elif self.tool == "eraser":
             self._gesture = "eraser"
-            self._draft = self._erase(self.hints, x, y)
+            self._erase_at = None
+            self._draft = self._erase(self.hints, ox, oy)
             self.hintsDragging.emit(self._draft)
         elif self.tool == "picker":
             self._pick_colour(x, y)
@@ -409,19 +476,19 @@ class BeforeAfterCanvas(QWidget):
             self.fit_on_resize = False
             self.viewChanged.emit()
         elif g == "divider":
-            self.divider = min(0.98, max(0.02, pos.x() / max(self.width(), 1)))
+            span = self.divider_span()
+            self.divider = min(0.98, max(0.02, (pos.x() - span.left()) / max(span.width(), 1)))
         elif g == "brush":
             lx, ly = self._stroke[-1]
             if math.hypot(x - lx, y - ly) * self.zoom >= 2:
                 self._stroke.append((x, y))
-                self.hintsDragging.emit(self.hints.with_stroke(
-                    HintStroke(tuple(self._stroke), self.brush_size, self.colour)))
+                self.hintsDragging.emit(self.hints.with_stroke(self._stroke_original()))
         elif g in ("add-point", "move-point") and self._draft is not None:
             assert self._drag_index is not None
-            self._draft = self._draft.moved_point(self._drag_index, x, y)
+            self._draft = self._draft.moved_point(self._drag_index, *self._to_original(x, y))
             self.hintsDragging.emit(self._draft)
         elif g == "eraser" and self._draft is not None:
-            erased = self._erase(self._draft, x, y)
+            erased = self._erase(self._draft, *self._to_original(x, y))
             if erased != self._draft:
                 self._draft = erased
                 self.hintsDragging.emit(erased)
@@ -436,7 +503,7 @@ class BeforeAfterCanvas(QWidget):
             self.setCursor(Qt.CursorShape.OpenHandCursor if self.tool == "pan"
                            else Qt.CursorShape.BlankCursor)
         elif g == "brush" and self._stroke:
-            stroke = HintStroke(tuple(self._stroke), self.brush_size, self.colour)
+            stroke = self._stroke_original()
             self._stroke = []
             self.hintsEdited.emit(self.hints.with_stroke(stroke), "Paint colour stroke")
         elif g == "add-point" and self._draft is not None:
@@ -447,6 +514,7 @@ class BeforeAfterCanvas(QWidget):
             self.hintsEdited.emit(self._draft, "Erase hints")
         self._draft = None
         self._drag_index = None
+        self._erase_at = None
         self.update()
 
     def leaveEvent(self, event) -> None:  # noqa: ANN001, N802
@@ -481,15 +549,17 @@ class BeforeAfterCanvas(QWidget):
         return max(10.0 / self.zoom, self.brush_size / 2)
 
     def _erase(self, hints: HintSet, x: float, y: float) -> HintSet:
+        """Erase under the eraser disc at original (x, y), and along the way from the last
+        position of this gesture, so a fast drag leaves no gaps."""
         r = max(self.brush_size / 2, 4.0 / self.zoom)
-        for i in reversed(range(len(hints.points))):
-            pt = hints.points[i]
-            if math.hypot(pt.x - x, pt.y - y) <= r + pt.radius:
-                hints = hints.without_point(i)
-        for i in reversed(range(len(hints.strokes))):
-            s = hints.strokes[i]
-            if _dist_to_polyline(s.points, x, y) <= r + s.width / 2:
-                hints = hints.without_stroke(i)
+        last, self._erase_at = self._erase_at, (x, y)
+        centres = [(x, y)]
+        if last is not None:
+            n = max(1, math.ceil(math.hypot(x - last[0], y - last[1]) / max(r / 2, 0.5)))
+            centres = [(last[0] + (x - last[0]) * i / n, last[1] + (y - last[1]) * i / n)
+                       for i in range(1, n + 1)]
+        for cx, cy in centres:
+            hints = hints.erased(cx, cy, r)
         return hints
 
     def _pick_colour(self, x: float, y: float) -> None:
@@ -499,15 +569,3 @@ class BeforeAfterCanvas(QWidget):
         h, w = rgb.shape[:2]
         px = rgb[min(int(y * h / self.img_h), h - 1), min(int(x * w / self.img_w), w - 1)]
         self.colourPicked.emit(QColor(int(px[0]), int(px[1]), int(px[2])))
-
-
-def _dist_to_polyline(points: tuple[tuple[float, float], ...], x: float, y: float) -> float:
-    if len(points) == 1:
-        return math.hypot(points[0][0] - x, points[0][1] - y)
-    best = math.inf
-    for (ax, ay), (bx, by) in zip(points, points[1:]):
-        dx, dy = bx - ax, by - ay
-        L2 = dx * dx + dy * dy
-        t = 0.0 if L2 == 0 else max(0.0, min(1.0, ((x - ax) * dx + (y - ay) * dy) / L2))
-        best = min(best, math.hypot(ax + t * dx - x, ay + t * dy - y))
-    return best

@@ -1,8 +1,14 @@
 """One open photo: its L*, preprocessing recipe, hints with their undo stack, and results.
 
-Coordinates: hints live in the space of the *preprocessed full-resolution* photo (what the
-canvas shows and what the network sees). `proxy_l` is the original L* shrunk so that its
-longer side is at most `PROXY_SIDE`; previews run on it, with hints scaled by `proxy_scale`.
+Coordinates: `hints` (and the undo stack, and the sidecar) are in the pixel coordinates of the
+*original* photo, so they stay on the objects they were painted on whatever the recipe does.
+The canvas and the engine work in the *view* space: the preprocessed full-resolution photo
+(what the canvas shows and what the network sees); `geometry()` maps between the two and
+`view_hints()` gives the hints there. `proxy_l` is the original L* shrunk so that its longer
+side is at most `PROXY_SIDE`; previews run on it, with view hints scaled by `proxy_scale`.
+
+The sidecar `<stem>.hints.json` (`core.hints`, version 2) keeps the hints with the recipe
+they were painted with and the photo's size: `read_sidecar` / `write_sidecar`.
 """
 
 from __future__ import annotations
@@ -14,9 +20,9 @@ import numpy as np
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from ..core.compose import resize
-from ..core.hints import HintSet
+from ..core.hints import HintSet, load_sidecar, save_sidecar, sidecar_path
 from ..core.imageio import LoadedImage
-from ..core.preprocess import Step, apply_steps, output_shape
+from ..core.preprocess import Geometry, Step, apply_steps, output_shape
 
 PROXY_SIDE = 1024
 
@@ -62,6 +68,53 @@ class Document:
         self.processed_proxy = apply_steps(self.proxy_l, self.steps)
         self.processed_full = self.image.l_star if not self.steps else None
         self.before_pyr = None
+
+    def geometry(self) -> Geometry:
+        """Original photo <-> view (preprocessed photo) coordinates."""
+        assert self.image is not None
+        return Geometry.of(*self.image.l_star.shape, self.steps)
+
+    def view_hints(self, hints: HintSet | None = None) -> HintSet:
+        """`hints` (default: this photo's), given in original coordinates, in view space:
+        what the engine's requests and the preprocessed exports take."""
+        hints = self.hints if hints is None else hints
+        return hints.to_view(self.geometry())
+
+    @property
+    def sidecar(self) -> Path:
+        return sidecar_path(self.path)
+
+    def read_sidecar(self) -> str | None:
+        """Take the hints and the recipe from the sidecar, if there is one (the photo must be
+        loaded) -> a status line for the user, or None without a sidecar. A bad sidecar raises
+        `ColorStudioError` (one line, starting with its name) and changes nothing."""
+        if not self.sidecar.is_file():
+            return None
+        assert self.image is not None
+        data = load_sidecar(self.sidecar)
+        h, w = self.image.l_star.shape
+        hints, note = data.for_image(h, w)
+        self.hints = hints
+        if data.steps and data.steps != self.steps:
+            self.set_steps(data.steps)
+        self.hints_saved = True
+        what = data.describe() if hints else "no hints"
+        return f"{what} restored from {self.sidecar.name}" + (f" ({note})" if note else "")
+
+    def write_sidecar(self) -> None:
+        """Save the hints with the recipe and the photo's size (atomically); without hints
+        the sidecar is removed. Raises OSError or ColorStudioError."""
+        side = self.sidecar
+        if self.hints:
+            size = None
+            if self.image is not None:
+                h, w = self.image.l_star.shape
+                size = (w, h)
+            save_sidecar(side, self.hints, self.steps, size)
+        elif side.is_file():
+            side.unlink()
+        self.hints_saved = True
+
     def space_size(self) -> tuple[int, int]:
         """(width, height) of the preprocessed full-resolution photo."""
         assert self.image is not None

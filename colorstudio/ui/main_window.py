@@ -14,22 +14,23 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QColor, QDragEnterEvent,
-                           QDropEvent, QIcon, QKeySequence, QPixmap, QStandardItemModel,
-                           QUndoGroup)
+                           QDropEvent, QIcon, QKeySequence, QPainter, QPixmap,
+                           QStandardItemModel, QUndoGroup)
 from PySide6.QtWidgets import (QColorDialog, QComboBox, QDockWidget, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
                                QMessageBox, QProgressBar, QPushButton, QScrollArea, QSlider,
                                QSpinBox, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from ..core.errors import ColorStudioError
-from ..core.hints import HintSet, load_hints, save_hints, sidecar_path
+from ..core.hints import HintSet, sidecar_path
 from ..core.imageio import READ_FORMATS
 from ..core.preprocess import Step, apply_steps
 from .banner import Banner
 from .canvas import BeforeAfterCanvas
 from .colours import GamutPicker, SwatchRow, suggest_colours
 from .document import Document, HintsCommand, make_proxy
-from .export_dialog import COMPARE_SUFFIX, ExportDialog, ExportOptions, default_output
+from .export_dialog import (COMPARE_SUFFIX, ExportDialog, ExportOptions, compare_path,
+                            default_output, free_output, load_options, numbered, save_options)
 from .imaging import Pyramid, l_to_grey8, to_qimage
 from .model_manager import ModelManager
 from .preprocess_panel import PreprocessPanel
@@ -61,13 +62,23 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 
 
 def _thumb_icon(arr: np.ndarray) -> QIcon:
+    """A THUMB x THUMB icon with the photo centred on a transparent square.
+
+    Every filmstrip icon has the same size whatever the photo's aspect, so replacing one
+    (placeholder -> grey thumbnail -> colourised) never moves its item's name: a view that
+    repaints only the new item rectangle left the old name and photo edges behind."""
     h, w = arr.shape[:2]
     s = THUMB / max(h, w)
     import cv2
 
-    small = cv2.resize(arr, (max(1, int(w * s)), max(1, int(h * s))),
+    small = cv2.resize(arr, (max(1, round(w * s)), max(1, round(h * s))),
                        interpolation=cv2.INTER_AREA)
-    pm = QPixmap.fromImage(to_qimage(small))
+    photo = QPixmap.fromImage(to_qimage(small))
+    pm = QPixmap(THUMB, THUMB)
+    pm.fill(Qt.GlobalColor.transparent)  # a new QPixmap holds garbage: black fragments
+    painter = QPainter(pm)
+    painter.drawPixmap((THUMB - photo.width()) // 2, (THUMB - photo.height()) // 2, photo)
+    painter.end()
     ic = QIcon(pm)
     ic.addPixmap(pm, QIcon.Mode.Selected)  # no highlight tint over the photo's colours
     return ic
@@ -95,6 +106,8 @@ class MainWindow(QMainWindow):
         self._latest_preview: int | None = None
         self._latest_pre: dict[int, int] = {}
         self._job_keys: dict[int, tuple] = {}
+        # Files opened but not yet read: they join "Open recent" once they open.
+        self._pending_recent: dict[Document, str] = {}
         self._icons: list[tuple[object, str]] = []
         self._manager: ModelManager | None = None
         self._wizard: QWidget | None = None
@@ -209,6 +222,7 @@ class MainWindow(QMainWindow):
         self.filmstrip.setFixedHeight(THUMB + 50)
         self.filmstrip.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.filmstrip.setWordWrap(False)
+        self.filmstrip.setUniformItemSizes(True)
         self.filmstrip.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.filmstrip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.filmstrip.currentRowChanged.connect(self._filmstrip_changed)
@@ -493,6 +507,13 @@ class MainWindow(QMainWindow):
         self.settings.setValue("recent/files", json.dumps(recent[:MAX_RECENT]))
         self._update_recent_menu()
 
+    def _remove_recent(self, path: Path) -> None:
+        recent = self.recent_files()
+        if str(path) in recent:
+            recent.remove(str(path))
+            self.settings.setValue("recent/files", json.dumps(recent))
+            self._update_recent_menu()
+
     def _update_recent_menu(self) -> None:
         self.recent_menu.clear()
         self.welcome_recent.clear()
@@ -622,24 +643,36 @@ class MainWindow(QMainWindow):
             self.open_paths([self.services.sample_path])
 
     def open_paths(self, paths: list[Path]) -> list[Document]:
-        """Add photos (folders are searched) to the filmstrip and show the first new one."""
-        files = expand_paths(paths)
-        missing = [p for p in paths if not Path(p).exists()]
-        if missing:
-            self.banner.show_message(f"{missing[0].name}: no such file or folder", "error")
-        if not files:
-            if not missing:
+        """Add photos (folders are searched) to the filmstrip and show the first new one.
+
+        "Open recent" lists only what opened: a folder once photos were found in it, a file
+        once it was read (a file that fails to open is taken off the list)."""
+        paths = [Path(p) for p in paths]
+        missing = [p for p in paths if not p.exists()]
+        for p in missing:
+            self._remove_recent(p)
+        given: list[tuple[Path, Path]] = []  # (file, what the user opened)
+        for p in paths:
+            if p.exists():
+                given += [(f, p) for f in expand_paths([p])]
+        folders = [p for p in paths if p.is_dir() and any(g == p for _, g in given)]
+        if folders:
+            self._add_recent(folders)
+        if not given:
+            if missing:
+                self.banner.show_message(f"{missing[0].name}: no such file or folder", "error")
+            else:
                 self.banner.show_message("No photos found there (supported: "
                                          + ", ".join(READ_FORMATS) + ").", "warning")
             return []
-        self._add_recent([Path(p) for p in paths if Path(p).exists()])
         known = {d.path.resolve(): d for d in self.docs}
         new: list[Document] = []
         first: Document | None = None
-        for f in files:
+        for f, opened in given:
             doc = known.get(f.resolve())
             if doc is None:
                 doc = Document(f)
+                known[f.resolve()] = doc
                 self.docs.append(doc)
                 self.undo_group.addStack(doc.undo)
                 doc.undo.indexChanged.connect(lambda _i, d=doc: self._save_hints(d))
@@ -647,19 +680,36 @@ class MainWindow(QMainWindow):
                 it.setToolTip(str(f))
                 self.filmstrip.addItem(it)
                 new.append(doc)
+            if not opened.is_dir():
+                if doc.loaded:
+                    self._add_recent([opened])
+                else:
+                    self._pending_recent[doc] = str(opened)
             first = first or doc
         for doc in new[1:]:
             self._jobs[self.engine.submit(lambda ctx, p=doc.path: _thumbnail(p), "thumb",
                                           low_priority=True)] = ("thumb", doc)
         if first is not None:
             self.select_document(first)
+        if missing:  # after moving to the new photo, which clears older messages
+            self.banner.show_message(f"{missing[0].name}: no such file or folder", "error")
         return new
+
+    def _opened(self, doc: Document, ok: bool) -> None:
+        """A photo was read (or failed to): it joins, or leaves, "Open recent"."""
+        entry = self._pending_recent.pop(doc, None)
+        if ok and entry is not None:
+            self._add_recent([Path(entry)])
+        elif not ok:
+            self._remove_recent(Path(entry) if entry is not None else doc.path)
 
     def select_document(self, doc: Document) -> None:
         row = self.docs.index(doc)
         if self.filmstrip.currentRow() != row:
             self.filmstrip.setCurrentRow(row)  # -> _filmstrip_changed
             return
+        if doc is not self.current:
+            self.banner.dismiss_unless(doc)  # an error about another photo is stale now
         self.current = doc
         self.undo_group.setActiveStack(doc.undo)
         self.stack.setCurrentWidget(self.canvas)
@@ -689,6 +739,7 @@ class MainWindow(QMainWindow):
             return
         row = self.docs.index(doc)
         self.docs.remove(doc)
+        self._pending_recent.pop(doc, None)
         self.undo_group.removeStack(doc.undo)
         self.current = None
         self.filmstrip.blockSignals(True)
@@ -706,22 +757,23 @@ class MainWindow(QMainWindow):
 
     def _doc_loaded(self, doc: Document, prepared: tuple) -> None:
         doc.load_job = None
+        doc.error = ""
         image, proxy, before_pyr = prepared
         doc.set_image(image, proxy, before_pyr if not doc.steps else None)
+        self._opened(doc, True)
         for w in image.warnings:
             self.statusBar().showMessage(w, 8000)
-        side = sidecar_path(doc.path)
-        if side.is_file():
-            try:
-                doc.hints = load_hints(side)
-                self.statusBar().showMessage(f"{len(doc.hints)} hints restored from {side.name}",
-                                             6000)
-            except ColorStudioError as exc:
-                self.banner.show_message(f"{exc} — the hints were not loaded.", "error")
-        item = self.filmstrip.item(self.docs.index(doc)) if doc in self.docs else None
-        if item is not None:
-            assert doc.proxy_l is not None
-            item.setIcon(_thumb_icon(l_to_grey8(doc.proxy_l)))
+        try:
+            note = doc.read_sidecar()  # hints (original coordinates) and their recipe
+            if note:
+                self.statusBar().showMessage(note, 6000)
+        except ColorStudioError as exc:
+            self.banner.show_message(f"{exc} — the hints were not loaded.", "error",
+                                     source=doc)
+        if doc.steps:
+            self._submit_pre(doc)
+        assert doc.proxy_l is not None
+        self._set_thumb(doc, l_to_grey8(doc.proxy_l))
         if doc is self.current:
             self._show_document(doc)
             if self.model_id is not None:
@@ -744,6 +796,11 @@ class MainWindow(QMainWindow):
         self._update_hint_count()
         self.documentShown.emit(doc)
 
+    def _set_thumb(self, doc: Document, arr: np.ndarray) -> None:
+        if doc in self.docs:
+            self.filmstrip.item(self.docs.index(doc)).setIcon(_thumb_icon(arr))
+            self.filmstrip.viewport().update()
+
     def _set_before(self, doc: Document) -> None:
         """The original side: the full-resolution pyramid when the worker has built it,
         the (small) proxy meanwhile."""
@@ -752,7 +809,7 @@ class MainWindow(QMainWindow):
         if pyr is None:
             assert doc.processed_proxy is not None
             pyr = Pyramid.of_lightness(doc.processed_proxy)
-        self.canvas.set_before(pyr, w, h)
+        self.canvas.set_before(pyr, w, h, doc.geometry())
 
     def _set_after_result(self, doc: Document) -> None:
         if doc.after_pyr is None:
@@ -787,7 +844,7 @@ class MainWindow(QMainWindow):
         self._full_timer.stop()
         assert doc.image is not None
         req = self.engine.Request(l_star=doc.image.l_star, model_id=self.model_id,
-                                  hints=doc.hints, steps=doc.steps, display=Pyramid)
+                                  hints=doc.view_hints(), steps=doc.steps, display=Pyramid)
         jid = self.engine.colorize(req, latest_key="full" if latest else None)
         self._jobs[jid] = ("colorize", doc)
         self._job_keys[jid] = doc.key(self.model_id)
@@ -804,7 +861,7 @@ class MainWindow(QMainWindow):
         card = self.current_card()
         size = min(PREVIEW_SIZE, card.working_size) if card is not None else PREVIEW_SIZE
         req = self.engine.Request(l_star=doc.processed_proxy, model_id=self.model_id,
-                                  hints=hints, size=size, preprocessed=True,
+                                  hints=doc.view_hints(hints), size=size, preprocessed=True,
                                   scale=doc.proxy_scale)
         jid = self.engine.preview(req)
         self._jobs[jid] = ("preview", doc)
@@ -852,7 +909,8 @@ class MainWindow(QMainWindow):
         if kind == "load" and doc is not None:
             self._doc_loaded(doc, result)
         elif kind == "thumb" and doc is not None and doc in self.docs:
-            self.filmstrip.item(self.docs.index(doc)).setIcon(_thumb_icon(result))  # type: ignore[arg-type]
+            self._opened(doc, True)
+            self._set_thumb(doc, result)  # type: ignore[arg-type]
         elif kind == "pre" and doc is not None:
             if self._latest_pre.get(id(doc)) == jid:
                 doc.processed_full, doc.before_pyr = result  # type: ignore[misc]
@@ -878,9 +936,8 @@ class MainWindow(QMainWindow):
         doc.result_key = doc.key(result.model_id)
         self.statusBar().showMessage(f"Colourised {doc.name} with {result.model_id}", 5000)
         for m in result.messages:
-            self.banner.show_message(m, "info")
-        if doc in self.docs:
-            self.filmstrip.item(self.docs.index(doc)).setIcon(_thumb_icon(result.rgb8))
+            self.banner.show_message(m, "info", source=doc)
+        self._set_thumb(doc, result.rgb8)
         if doc is self.current:
             if result.l_star.shape == doc.space_size()[::-1]:
                 if doc.processed_full is None:  # the sharp "before" comes from the pre job
@@ -893,13 +950,20 @@ class MainWindow(QMainWindow):
         if job is None:
             return
         kind, doc = job
+        if kind in ("load", "thumb") and doc is not None:
+            doc.error = message
+            self._opened(doc, False)
+            if doc in self.docs:
+                item = self.filmstrip.item(self.docs.index(doc))
+                item.setIcon(icon("mdi6.image-broken-variant"))
+                item.setToolTip(f"{doc.path}\n{message}")
         if kind == "load" and doc is not None:
             doc.load_job = None
-            doc.error = message
             if doc is self.current:
                 self.size_label.setText("")
-        if kind != "thumb":
-            self.banner.show_message(message, "error")
+        if kind == "thumb" or (kind == "load" and doc is not self.current):
+            return  # said when the user moves to that photo (it is read again then)
+        self.banner.show_message(message, "error", source=doc)
         self.statusBar().clearMessage()
 
     def _job_cancelled(self, jid: int) -> None:
@@ -947,11 +1011,7 @@ class MainWindow(QMainWindow):
     def _save_hints(self, doc: Document) -> None:
         side = sidecar_path(doc.path)
         try:
-            if doc.hints:
-                save_hints(doc.hints, side)
-            elif side.is_file():
-                side.unlink()
-            doc.hints_saved = True
+            doc.write_sidecar()  # the hints with the recipe, or no sidecar without hints
         except (OSError, ColorStudioError) as exc:
             doc.hints_saved = False
             self.banner.show_message(f"{side.name}: cannot save the hints "
@@ -1036,12 +1096,9 @@ class MainWindow(QMainWindow):
         doc = self.current
         if doc is None or not doc.loaded:
             return
-        old_size = doc.space_size()
         doc.set_steps(steps)
-        if doc.hints and doc.space_size() != old_size:
-            self.banner.show_message("Hints stay where they were painted on the preprocessed "
-                                     "photo: after rotating or cropping, check that they still "
-                                     "sit on the right objects.", "info")
+        if doc.hints:
+            self._save_hints(doc)  # the sidecar records the recipe with the hints
         doc.result = None
         doc.after_pyr = None
         doc.preview_rgb8 = None
@@ -1051,42 +1108,71 @@ class MainWindow(QMainWindow):
         self.size_label.setText(f"{w} × {h} px · "
                                 f"{16 if doc.image.dtype == np.uint16 else 8}-bit")
         if steps:
-            l_full = doc.image.l_star
-            def prepare(ctx):  # noqa: ANN001, ANN202 - worker side
-                processed = apply_steps(l_full, steps)
-                ctx.check()
-                return processed, Pyramid.of_lightness(processed)
-
-            jid = self.engine.submit(prepare, "preprocess", latest_key=f"pre-{id(doc)}")
-            self._jobs[jid] = ("pre", doc)
-            self._latest_pre[id(doc)] = jid
+            self._submit_pre(doc)
         if self.model_id is not None:
             self._request_preview(doc.hints)
             self._full_timer.start()
+
+    def _submit_pre(self, doc: Document) -> None:
+        """The full-resolution preprocessed L* and its pyramid, in the background."""
+        assert doc.image is not None
+        l_full, steps = doc.image.l_star, doc.steps
+
+        def prepare(ctx):  # noqa: ANN001, ANN202 - worker side
+            processed = apply_steps(l_full, steps)
+            ctx.check()
+            return processed, Pyramid.of_lightness(processed)
+
+        jid = self.engine.submit(prepare, "preprocess", latest_key=f"pre-{id(doc)}")
+        self._jobs[jid] = ("pre", doc)
+        self._latest_pre[id(doc)] = jid
 
     # ================= export =================
     def export_dialog(self, compare: bool = False) -> None:
         doc = self.current
         if doc is None:
             return
-        dlg = ExportDialog([doc.path], batch=False, parent=self,
-                           options=ExportOptions(compare=compare))
+        opts = load_options(self.settings, **({"compare": True} if compare else {}))
+        dlg = ExportDialog([doc.path], batch=False, parent=self, options=opts)
         if dlg.exec():
+            save_options(self.settings, dlg.options())
             self.export_current(dlg.options())
 
     def batch_export_dialog(self) -> None:
         if not self.docs:
             return
-        dlg = ExportDialog([d.path for d in self.docs], batch=True, parent=self)
+        dlg = ExportDialog([d.path for d in self.docs], batch=True, parent=self,
+                           options=load_options(self.settings))
         if dlg.exec():
+            save_options(self.settings, dlg.options())
             self.batch_export(dlg.options())
 
     def _export_item(self, doc: Document, dst: Path, opts: ExportOptions):  # noqa: ANN202
-        compare = (default_output(doc.path, dst.suffix, dst.parent, COMPARE_SUFFIX)
-                   if opts.compare else None)
-        hints = doc.hints if doc.loaded else None  # None: the engine reads the sidecar
+        compare = compare_path(dst) if opts.compare else None
+        # Exports take hints in the original photo's coordinates (as doc.hints and sidecars
+        # are) and map them through the steps themselves; None: the engine reads the sidecar.
+        hints = doc.hints if doc.loaded else None
         return self.engine.ExportItem(doc.path, dst, self.model_id, hints, doc.steps,
-                                      opts.quality, opts.depth, compare)
+                                      opts.quality, opts.depth, compare, opts.compression)
+
+    def ask_overwrite(self, existing: list[Path]) -> str:
+        """Ask before replacing files: -> "replace", "keep" (both: new names) or "cancel"."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Replace existing files?", "", parent=self)
+        box.setObjectName("overwrite-question")
+        names = ", ".join(p.name for p in existing[:3]) + (
+            f" and {len(existing) - 3} more" if len(existing) > 3 else "")
+        one = len(existing) == 1
+        box.setText(f"{names} already exist{'s' if one else ''} in {existing[0].parent}.")
+        box.setInformativeText(f"Replace {'it' if one else 'them'}, or keep "
+                               f"{'it' if one else 'them'} and save the new export under "
+                               "new names?")
+        replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep both", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+        box.exec()
+        clicked = box.clickedButton()
+        return "replace" if clicked is replace else "keep" if clicked is keep else "cancel"
 
     def export_current(self, opts: ExportOptions) -> int | None:
         doc = self.current
@@ -1099,15 +1185,72 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"{dst.name}: that is the original; ColorStudio never "
                                      "overwrites originals. Choose another name.", "error")
             return None
+        source = doc.path.resolve()
+
+        def taken(p: Path) -> bool:
+            return any(q.exists() or q.resolve() == source
+                       for q in (p, *([compare_path(p)] if opts.compare else [])))
+
+        if taken(dst):
+            existing = [q for q in (dst, compare_path(dst) if opts.compare else None)
+                        if q is not None and q.exists()]
+            answer = self.ask_overwrite(existing) if existing else "keep"
+            if answer == "cancel":
+                self.statusBar().showMessage("Export cancelled: nothing was replaced.", 5000)
+                return None
+            if answer == "keep" or not existing:
+                dst = numbered(dst, taken)
         return self._start_export([self._export_item(doc, dst, opts)])
+
+    def plan_batch(self, opts: ExportOptions, keep_existing: bool = False
+                   ) -> tuple[list[tuple[Document, Path]], list[str]]:
+        """Every photo's output in `opts.target` (or beside it): no two photos share one
+        (a.png and a.jpg), none is a photo of the batch; with `keep_existing`, files on disk
+        are not reused either. -> ([(doc, dst)], notes on renamed outputs)."""
+        sources = {d.path.resolve() for d in self.docs}
+        claimed: set[Path] = set()
+        plan: list[tuple[Document, Path]] = []
+        notes: list[str] = []
+
+        def outputs(p: Path) -> list[Path]:
+            return [p, compare_path(p)] if opts.compare else [p]
+
+        def taken(p: Path) -> bool:
+            return any(q.resolve() in claimed or q.resolve() in sources
+                       or (keep_existing and q.exists()) for q in outputs(p))
+
+        owner: dict[Path, Document] = {}  # the first photo with that default output name
+        for d in self.docs:
+            owner.setdefault(default_output(d.path, opts.ext, opts.target).resolve(), d)
+        for d in self.docs:
+            first = default_output(d.path, opts.ext, opts.target)
+            other = owner[first.resolve()]
+            dst = free_output(d.path, opts.ext, opts.target, taken,
+                              lambda p, d=d: owner.get(p.resolve(), d) is not d)
+            if other is not d:
+                notes.append(f"{d.name} -> {dst.name} ({first.name} is {other.name}'s)")
+            claimed.update(q.resolve() for q in outputs(dst))
+            plan.append((d, dst))
+        return plan, notes
 
     def batch_export(self, opts: ExportOptions) -> int | None:
         if not self.docs or self.model_id is None:
             return None
-        folder = opts.target
-        items = [self._export_item(d, default_output(d.path, opts.ext, folder), opts)
-                 for d in self.docs]
-        return self._start_export(items)
+        plan, notes = self.plan_batch(opts)
+        existing = [q for _, dst in plan
+                    for q in ([dst, compare_path(dst)] if opts.compare else [dst]) if q.exists()]
+        if existing:
+            answer = self.ask_overwrite(existing)
+            if answer == "cancel":
+                self.statusBar().showMessage("Export cancelled: nothing was replaced.", 5000)
+                return None
+            if answer == "keep":
+                plan, notes = self.plan_batch(opts, keep_existing=True)
+        if notes:
+            self.banner.show_message("Some photos would have written the same file, so "
+                                     "they get their own names: " + "; ".join(notes[:3])
+                                     + (" …" if len(notes) > 3 else ""), "info")
+        return self._start_export([self._export_item(d, dst, opts) for d, dst in plan])
 
     def _start_export(self, items: list) -> int:
         jid = self.engine.export(items)
