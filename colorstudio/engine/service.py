@@ -423,7 +423,7 @@ def _import_model(ctx: JobContext, weights: Path, card_path: Path, dest: Path,
     weights, card_path = Path(weights), Path(card_path)
     if weights.suffix.lower() != ".safetensors":
         raise ModelError(f"{weights.name}: only .safetensors weights can be imported "
-                         "(convert a .pth with `colorstudio models` tools first)")
+                         "(convert a .pth first: `colorstudio import-model FILE.pth --arch ID`)")
     card = load_card(card_path)
     if card.id in existing:
         raise ModelError(f"a model with id '{card.id}' is already installed; "
