@@ -32,7 +32,7 @@ INSTALLER = ROOT / "installer"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(INSTALLER))
 
-from linux_package import build_deb, dir_size
+from linux_package import build_deb, dir_size  # noqa: E402
 
 
 def say(msg: str) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+# Every test, GUI or not, fails if it leaves a QThread running (tests/uihelpers.py).
+from uihelpers import no_thread_leak  # noqa: E402, F401 - autouse fixture
 
 
 @pytest.fixture(scope="session")

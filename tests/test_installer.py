@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTALLER = ROOT / "installer"
 sys.path.insert(0, str(INSTALLER))
 
-import bundle_filter
-import linux_package
+import bundle_filter  # noqa: E402
+import linux_package  # noqa: E402
 
 FAST_ARCHS = ["guided_unet", "mane2021_cnn"]  # one hint model, one plain model
 
@@ -300,7 +300,8 @@ def test_bundle_filter_drops_tests_headers_cuda_and_unused_qt() -> None:
                     "nvidia/cudnn/lib/libcudnn.so.9", "torch/lib/libtorch_cuda.so",
                     "qtawesome\\tests\\test_qtawesome.py"):
         assert not keep(dropped), dropped
-    for kept in ("torch/lib/libtorch_cpu.so", "torch/bin/torch_shm_manager", "torch/lib/libc10.so", "torch/lib/libgomp.so.1",
+    for kept in ("torch/lib/libtorch_cpu.so", "torch/bin/torch_shm_manager",
+                 "torch/lib/libc10.so", "torch/lib/libgomp.so.1",
                  "PySide6/Qt/plugins/platforms/libqxcb.so",
                  "PySide6/Qt/plugins/platforms/libqoffscreen.so",
                  "PySide6/Qt/plugins/imageformats/libqjpeg.so", "PySide6/Qt/lib/libQt6Svg.so.6",
@@ -316,7 +317,8 @@ def test_excluded_modules_are_not_what_colorstudio_imports() -> None:
     """Every top-level package ColorStudio's sources import survives the excludes."""
     imported = set()
     for py in (ROOT / "colorstudio").rglob("*.py"):
-        for m in re.finditer(r"^\s*(?:from|import) ([A-Za-z_][\w.]*)", py.read_text(), re.MULTILINE):
+        for m in re.finditer(r"^\s*(?:from|import) ([A-Za-z_][\w.]*)", py.read_text(),
+                             re.MULTILINE):
             imported.add(m.group(1))
     for name in imported:
         for excluded in bundle_filter.EXCLUDED_MODULES:
@@ -397,7 +399,8 @@ def test_deb_builds_installs_into_a_temporary_root_and_self_tests(tmp_path: Path
     home.mkdir()
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
            "QT_QPA_PLATFORM": "offscreen"}
-    r = subprocess.run([str(program), "--self-test"], check=False, env=env, cwd=home, capture_output=True,
+    r = subprocess.run([str(program), "--self-test"], check=False, env=env, cwd=home,
+                       capture_output=True,
                        text=True, timeout=1800)
     print(r.stdout, r.stderr)
     assert r.returncode == 0

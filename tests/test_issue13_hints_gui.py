@@ -19,7 +19,7 @@ from uihelpers import make_window, no_thread_leak, write_grey  # noqa: F401 - au
 
 from colorstudio.cli import main
 from colorstudio.core.color import rgb_to_lab
-from colorstudio.core.hints import HintPoint, HintSet, HintStroke, rgb_chroma, sidecar_path
+from colorstudio.core.hints import HintPoint, HintSet, rgb_chroma, sidecar_path
 from colorstudio.core.preprocess import Geometry, Step, apply_geometry
 from colorstudio.ui.canvas import BeforeAfterCanvas
 from colorstudio.ui.export_dialog import ExportOptions

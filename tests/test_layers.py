@@ -1,9 +1,16 @@
 """Layering, checked two ways so it keeps holding as the code grows:
 
-* statically (ast over every file present): `core/` never imports torch or Qt (nor a higher
-  layer) anywhere, not even inside a function; `ui/` never imports torch anywhere, and never
-  imports `colorstudio.nets` / `engine` / `train` at module level (the composition root
-  `colorstudio/app.py` injects engine services);
+* statically (ast over every file present), for every layer, imports anywhere in a file (even
+  inside a function) count:
+
+      core  <-  nets  <-  engine  <-  train  <-  commands / app  <-  cli
+        ^                                           |
+        +----------------  ui  <--------------------+   (app injects the engine into ui)
+
+  a layer imports only the layers to its left (`LAYERS`); `ui/` stands beside `engine/` and
+  never imports torch, `nets`, `engine` or `train` (the composition root `colorstudio/app.py`
+  injects engine services, typed by `core.jobs.EngineAPI`); `core/` and `nets/` never import
+  Qt, and in `engine/` and `train/` only their `service.py` (the Qt wrappers) do;
 * at runtime (fresh interpreters): importing every `colorstudio.core` module leaves torch and
   PySide6 out of `sys.modules`; importing every `colorstudio.ui` module leaves torch out.
 """
@@ -155,6 +162,95 @@ def test_importing_ui_leaves_torch_unloaded():
     assert "torch" not in out["loaded"], "importing colorstudio.ui loaded torch"
 
 
-@pytest.mark.parametrize("sub", ["core", "ui"])
+@pytest.mark.parametrize("sub", ["core", "nets", "engine", "train", "commands", "ui"])
 def test_layer_folders_exist(sub):
     assert (PKG / sub / "__init__.py").is_file()
+
+
+# What each layer may import of the package (besides itself and `colorstudio.__version__`).
+LAYERS: dict[str, set[str]] = {
+    "core": set(),
+    "nets": {"core"},
+    "engine": {"core", "nets"},
+    "train": {"core", "nets", "engine"},
+    "ui": {"core"},
+    "commands": {"core", "nets", "engine", "train", "app"},
+    "app": {"core", "nets", "engine", "train", "ui"},
+    "cli": {"core", "nets", "engine", "train", "commands", "app", "ui"},
+    "platform_check": set(),
+}
+# Qt only in the layers that are Qt (ui, app, the gui command) and the two Qt service wrappers.
+QT_ALLOWED = {"ui", "app", "platform_check", "commands/selftest.py", "engine/service.py",
+              "train/service.py"}
+
+
+def _layer_of(path: Path) -> str:
+    rel = path.relative_to(PKG)
+    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
+
+
+def _package_files() -> list[Path]:
+    return sorted(p for p in PKG.rglob("*.py") if "__pycache__" not in p.parts
+                  and p != PKG / "__init__.py" and p != PKG / "__main__.py")
+
+
+def _violations(files: list[Path], posing_as: str | None = None) -> list[str]:
+    """Contract breaches in `files` (`posing_as`: one file read as if it were that module
+    path below the package, e.g. "engine/probe.py")."""
+    bad = []
+    for p in files:
+        rel = posing_as or p.relative_to(PKG).as_posix()
+        layer = _layer_of(PKG / rel)
+        allowed = LAYERS[layer] | {layer}
+        mod = "colorstudio." + rel.removesuffix(".py").replace("/", ".")
+        for name, line, _ in _imports(p, mod):
+            parts = name.split(".")
+            if parts[0] == "colorstudio" and len(parts) > 1 and parts[1] != "__version__":
+                if parts[1] not in allowed:
+                    bad.append(f"{rel}:{line} ({layer}) imports {name}")
+            if _hits(name, QT) and layer not in QT_ALLOWED and rel not in QT_ALLOWED:
+                bad.append(f"{rel}:{line} ({layer}) imports Qt ({name})")
+            if layer == "ui" and _hits(name, TORCH):
+                bad.append(f"{rel}:{line} (ui) imports torch ({name})")
+    return bad
+
+
+def test_every_file_belongs_to_a_layer():
+    unknown = sorted({_layer_of(p) for p in _package_files()} - set(LAYERS))
+    assert not unknown, f"files outside every layer: {unknown} (add them to LAYERS)"
+
+
+def test_every_layer_imports_only_the_layers_below_it():
+    bad = _violations(_package_files())
+    assert not bad, "\n".join(bad)
+
+
+def test_the_layer_check_catches_an_engine_importing_train(tmp_path: Path):
+    """The violation this check first caught: engine/tiny.py imported train.config and
+    train.export (a lazy cycle engine -> train -> engine), now engine/model_files.py."""
+    probe = tmp_path / "probe.py"
+    probe.write_text("import torch\ndef f():\n    from ..train.export import write_model\n")
+    bad = _violations([probe], posing_as="engine/probe.py")
+    assert bad == ["engine/probe.py:3 (engine) imports colorstudio.train.export",
+                   "engine/probe.py:3 (engine) imports colorstudio.train.export.write_model"]
+    ui = tmp_path / "ui_probe.py"
+    ui.write_text("def f():\n    import torch\n    from ..engine import service\n")
+    assert _violations([ui], posing_as="ui/probe.py") == [
+        "ui/probe.py:2 (ui) imports torch (torch)",
+        "ui/probe.py:3 (ui) imports colorstudio.engine",
+        "ui/probe.py:3 (ui) imports colorstudio.engine.service"]
+
+
+def test_ui_never_imports_the_engine_anywhere():
+    bad = [f"{p.relative_to(PKG.parent)}:{line} imports {name}"
+           for p in _modules("ui") for name, line, _ in _imports(p)
+           if _hits(name, HIGHER_THAN_UI)]
+    assert not bad, "\n".join(bad)
+
+
+def test_importing_nets_and_engine_leaves_qt_unloaded():
+    names = [_module_name(p) for p in _modules("nets") + _modules("engine")
+             if p.name != "service.py"]
+    out = _run_isolated(_IMPORT_ALL.format(names=names))
+    assert out["failed"] == {}
+    assert "PySide6" not in out["loaded"], "importing nets/engine loaded Qt"

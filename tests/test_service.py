@@ -227,3 +227,10 @@ def test_import_model(qtbot, tiny_models: Path, tmp_path: Path) -> None:
         assert (user / "my_cnn.toml").is_file()
     finally:
         s.shutdown()
+
+
+def test_the_engine_service_is_the_ui_s_engine_api(svc: EngineService) -> None:
+    """The window is typed against core.jobs.EngineAPI (no engine import in ui/)."""
+    from colorstudio.core.jobs import EngineAPI
+
+    assert isinstance(svc, EngineAPI)

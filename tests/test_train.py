@@ -192,7 +192,8 @@ def test_emphasis_draws_its_share_of_each_batch_from_training_images_only(
     green = tmp_path / "green"
     green.mkdir()
     for i in range(6):  # flat pure green, unlike any of the sinusoidal `photos`
-        Image.fromarray(np.full((40, 40, 3), (0, 200 + 8 * i, 0), np.uint8)).save(green / f"g{i}.png")
+        Image.fromarray(np.full((40, 40, 3), (0, 200 + 8 * i, 0), np.uint8)).save(
+            green / f"g{i}.png")
     built: list[list[Item]] = []  # the photos of each cache fit() decodes
     batches: list[torch.Tensor] = []  # each training batch
     real_build, real_step = fit_mod.ImageCache.build.__func__, fit_mod._Objective.step

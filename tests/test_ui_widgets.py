@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from uihelpers import make_window, no_thread_leak  # noqa: F401 - autouse fixture
+from uihelpers import make_window
 
 from colorstudio.core.preprocess import Step
 from colorstudio.ui.colours import GamutPicker, in_gamut, rgb8_to_lab, snap_ab, suggest_colours
@@ -123,3 +123,20 @@ def test_closing_the_window_while_a_job_runs_shuts_down_cleanly(qtbot, tiny_mode
     w.close()  # closeEvent: settings saved, jobs cancelled, worker joined
     assert not s.engine._thread.isRunning()
     qtbot.waitUntil(lambda: ended == ["cancelled"], timeout=5000)
+
+
+def test_the_leak_guard_sees_every_qthread_started(qtbot, no_thread_leak) -> None:
+    """Not only the project's own worker threads: any QThread started during a test."""
+    from PySide6.QtCore import QThread
+
+    class Foreign(QThread):  # a thread the project's services know nothing about
+        def run(self) -> None:
+            self.exec()
+
+    t = Foreign()
+    t.start()
+    qtbot.waitUntil(t.isRunning, timeout=5000)
+    assert no_thread_leak.running() == [t]
+    t.quit()
+    assert t.wait(5000)
+    assert no_thread_leak.running() == []

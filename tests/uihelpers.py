@@ -14,10 +14,43 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 
+class ThreadWatch:
+    """Every QThread started while installed (QThread.start patched, as napari's tests do),
+    whoever started it: ours, Qt's or a library's."""
+
+    def __init__(self) -> None:
+        self.started: list = []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from PySide6.QtCore import QThread
+
+        real_start = QThread.start
+        started = self.started
+
+        def start(thread, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            started.append(thread)
+            return real_start(thread, *args, **kwargs)
+
+        monkeypatch.setattr(QThread, "start", start)
+
+    def running(self) -> list:
+        alive = []
+        for t in self.started:
+            try:
+                if t.isRunning():
+                    alive.append(t)
+            except RuntimeError:  # the C++ thread object is already deleted: not running
+                pass
+        return alive
+
+
 @pytest.fixture(autouse=True)
-def no_thread_leak():
-    """Fail any test that leaves an engine or training QThread running (and stop it)."""
-    yield
+def no_thread_leak(monkeypatch: pytest.MonkeyPatch):
+    """Fail any test that leaves a QThread running (and stop it): every QThread started
+    during the test, plus the engine and training services' own."""
+    watch = ThreadWatch()
+    watch.install(monkeypatch)
+    yield watch
     from colorstudio.engine.service import live_threads
 
     leaked = live_threads()
@@ -26,10 +59,12 @@ def no_thread_leak():
     except ImportError:  # the training service is optional for these tests
         training_threads = list
     leaked += training_threads()
+    leaked += [t for t in watch.running() if t not in leaked]
+    names = [t.objectName() or type(t).__name__ for t in leaked]
     for t in leaked:
         t.quit()
         t.wait(10000)
-    assert not leaked, f"test left {len(leaked)} engine thread(s) running"
+    assert not leaked, f"test left {len(leaked)} thread(s) running: {names}"
 
 
 def write_grey(path: Path, width: int = 96, height: int = 64, seed: int = 0) -> Path:

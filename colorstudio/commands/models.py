@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
             weights = "verified" if d["verified"] else "sha256 MISMATCH or missing"
         m = d["metrics"]
         psnr = f"{m['psnr']:.2f} dB" if m.get("psnr") is not None else "-"
-        print(f"{mark} {d['id']:<28} {d['params'] / 1e6:6.2f} M  {psnr:>9}  {weights:<10}  {d['name']}")
+        print(f"{mark} {d['id']:<28} {d['params'] / 1e6:6.2f} M  {psnr:>9}  {weights:<10}  "
+              f"{d['name']}")
     print("(* = default)")
     return 0

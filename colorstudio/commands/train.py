@@ -22,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True, metavar="DIR",
                    help="folder of colour photos (searched recursively)")
     p.add_argument("--base", metavar="ID", help="model to start from (default: the default model)")
-    p.add_argument("--name", default="", help="name of the new model (default: '<base> on <DIR>', numbered "
+    p.add_argument("--name", default="",
+                   help="name of the new model (default: '<base> on <DIR>', numbered "
                    "'... 2', '... 3' past existing models; a taken --name is refused)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, help="time budget (default 10)")

@@ -1,4 +1,5 @@
-"""Errors a user may see. Each carries one clear line; the CLI and GUI print it, never a traceback."""
+"""Errors a user may see. Each carries one clear line; the CLI and GUI print it, never a
+traceback."""
 
 from __future__ import annotations
 

@@ -262,7 +262,8 @@ def _num(v: Any) -> float:
 
 def _rgb(v: Any) -> tuple[int, int, int]:
     if (not isinstance(v, (list, tuple)) or len(v) != 3
-            or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in v)):
+            or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255
+                       for c in v)):
         raise HintsError(f"'rgb' must be three integers 0-255, got {v!r}")
     return int(v[0]), int(v[1]), int(v[2])
 

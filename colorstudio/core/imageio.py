@@ -301,7 +301,8 @@ def _png_is_16(path: Path) -> bool:
 def _palette_is_grey(im: Image.Image) -> bool:
     pal = im.getpalette() or []
     trip = np.array(pal[: len(pal) // 3 * 3]).reshape(-1, 3)
-    return bool(len(trip)) and bool(np.all(trip[:, 0] == trip[:, 1]) and np.all(trip[:, 1] == trip[:, 2]))
+    return bool(len(trip)) and bool(np.all(trip[:, 0] == trip[:, 1])
+                                    and np.all(trip[:, 1] == trip[:, 2]))
 
 
 def _is_grey_rgb(rgb: np.ndarray, tol: int = 2) -> bool:

@@ -10,9 +10,9 @@ complete (resume after an interruption) and write a CSV or JSON report.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
-import dataclasses
 import logging
 import time
 import uuid
@@ -23,14 +23,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..core.cards import sha256_file
-from ..core.compose import lab_to_rgb_fast
+from ..core.cards import ModelCard, sha256_file
 from ..core.color import l_to_grey
+from ..core.compose import lab_to_rgb_fast
 from ..core.errors import CancelledError, ColorStudioError, ImageWriteError
 from ..core.hints import HintSet, load_hints, sidecar_path
 from ..core.imageio import (DEFAULT_MAX_PIXELS, READ_FORMATS, TEMP_PREFIX, WRITE_FORMATS,
                             LoadedImage, add_badge, atomic_write_bytes, exif_without_orientation,
                             output_depth, read_image, srgb_profile, write_image)
+from ..core.jobs import ColorizeRequest, scaled_hints
+from ..core.jobs import ColorizeResult as JobResult
 from ..core.metadata import (MetadataError, Provenance, build_xmp, embed, hints_digest,
                              read_file_metadata, read_original_metadata)
 from ..core.preprocess import (GEOMETRIC, Geometry, Step, apply_geometry, apply_steps,
@@ -56,6 +58,7 @@ class FileOutcome:
     seconds: float = 0.0
     messages: list[str] = field(default_factory=list)
     model: str = ""
+    reused: bool = False  # written from a precomputed result (the model did not run)
 
     def row(self) -> dict[str, str]:
         return {"input": str(self.input), "output": str(self.output or ""), "model": self.model,
@@ -83,7 +86,8 @@ def output_path(src: Path, root: Path, out_dir: Path | None, fmt: str) -> Path:
         ext = ".png"
     if ext not in WRITE_FORMATS.values():
         ext = ".png"
-    rel = src.parent.relative_to(root) if out_dir is not None and src.is_relative_to(root) else Path()
+    inside = out_dir is not None and src.is_relative_to(root)
+    rel = src.parent.relative_to(root) if inside else Path()
     base = (out_dir / rel) if out_dir is not None else src.parent
     return base / f"{src.stem}{SUFFIX}{ext}"
 
@@ -201,6 +205,22 @@ class Colorizer:
         rgb, res, _ = self._run(img, model_id, hints, size, progress, cancel)
         return rgb, res.messages
 
+    def colorize_request(self, req: ColorizeRequest,
+                         progress: Callable[[float, str], None] | None = None,
+                         cancel: Callable[[], bool] | None = None) -> JobResult:
+        """One GUI request (already in memory): its preprocessed L* (computed once per step
+        list when the request carries the photo's `PreprocessedL`) through the model."""
+        l_star = req.processed_l()
+        if cancel is not None and cancel():
+            raise CancelledError("cancelled")
+        hints = scaled_hints(req.hints, req.scale)
+        rgb, res, model = self._run(LoadedImage(l_star, np.dtype(np.uint8)), req.model_id,
+                                    hints, req.size, progress, cancel)
+        rgb8 = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        display = req.display(rgb8) if req.display is not None else None
+        return JobResult(rgb, rgb8, l_star, model.card.id, list(res.messages), display,
+                         res.working_size, res.device, req.hints, req.size)
+
     def colorize_file(self, src: Path, dst: Path, model_id: str | None = None,
                       hints: HintSet | None = None, size: int | None = None,
                       max_pixels: int = DEFAULT_MAX_PIXELS, quality: int = 95,
@@ -209,7 +229,8 @@ class Colorizer:
                       hints_path: Path | None = None, steps: tuple[Step, ...] = (),
                       compare: Path | None = None,
                       progress: Callable[[float, str], None] | None = None,
-                      cancel: Callable[[], bool] | None = None) -> FileOutcome:
+                      cancel: Callable[[], bool] | None = None,
+                      precomputed: JobResult | None = None) -> FileOutcome:
         """Colourise `src` into `dst` (format from its suffix). Never raises for bad input.
 
         The one export path: the CLI, the GUI's single and batch exports and comparisons all
@@ -224,7 +245,10 @@ class Colorizer:
         they are mapped through the geometric steps here, the one place that does it for
         every export. `compare` also writes a side-by-side image (the grey photo the
         model saw | the result), with the same provenance plus a line saying what it is.
-        Cancelling (`cancel()` true) raises `CancelledError`.
+        Cancelling (`cancel()` true) raises `CancelledError`. `precomputed`: the result of
+        these very inputs already in memory (the GUI's on-screen result, made at full size by
+        `colorize_request`): it is written as it is instead of running the model again
+        (ignored when its size or model does not match).
         """
         src, dst = Path(src), Path(dst)
         compare = Path(compare) if compare is not None else None
@@ -253,9 +277,18 @@ class Colorizer:
                 if hints:
                     seen = hints.to_view(Geometry.of(*img.l_star.shape, tuple(steps)))
                 img = _preprocessed(img, tuple(steps))
-            rgb, res, model = self._run(img, model_id, seen, size, progress, cancel)
-            out.model = model.card.id
-            out.messages += res.messages
+            if _reusable(precomputed, img, model_id, size, seen):
+                assert precomputed is not None
+                card = self.store.card(model_id)
+                rgb = precomputed.rgb
+                res = ColorizeResult(np.zeros((0, 0, 2), np.float32), precomputed.working_size,
+                                     precomputed.device, [])
+                out.reused = True
+            else:
+                rgb, res, model = self._run(img, model_id, seen, size, progress, cancel)
+                card = model.card
+                out.messages += res.messages
+            out.model = card.id
             dtype = {8: np.uint8, 16: np.uint16}.get(depth or 0, img.dtype)
             written = output_depth(dst.suffix, dtype)
             if written != np.dtype(dtype):
@@ -265,7 +298,7 @@ class Colorizer:
                 rgb = add_badge(rgb)
             finish = compare_finish = None
             if provenance:
-                prov = self._provenance(src, img, res, model, hints, hints_path, written, badge,
+                prov = self._provenance(src, img, res, card, hints, hints_path, written, badge,
                                         bool(steps))
                 finish = self._finisher(src, dst, prov, out.messages)
                 if compare is not None:
@@ -282,7 +315,7 @@ class Colorizer:
                         icc_profile=srgb_profile(), exif=exif,
                         compression=compression, finish=finish)
             if steps:
-                record = {"source": src.name, "model": model.card.id,
+                record = {"source": src.name, "model": card.id,
                           "hints": len(hints) if hints else 0,
                           "preprocessing": steps_to_json(tuple(steps))}
                 atomic_write_bytes(record_path(dst), json.dumps(record, indent=1).encode())
@@ -310,10 +343,9 @@ class Colorizer:
         return out
 
     @staticmethod
-    def _provenance(src: Path, img: LoadedImage, res: ColorizeResult, model: LoadedModel,
+    def _provenance(src: Path, img: LoadedImage, res: ColorizeResult, card: ModelCard,
                     hints: HintSet | None, hints_path: Path | None, written: np.dtype,
                     badge: bool, preprocessed: bool = False) -> Provenance:
-        card = model.card
         steps = list(img.steps)
         w, h = res.working_size
         steps.append(f"chroma (a*, b*) predicted by {card.id} at {w}x{h} on {res.device}")
@@ -352,6 +384,16 @@ class Colorizer:
 
 COMPARISON_STEP = ("side-by-side comparison image (derived, colourised): left the grey photo "
                    "the model saw, right the colourised result")
+
+
+def _reusable(result: JobResult | None, img: LoadedImage, model_id: str | None,
+              size: int | None, hints: HintSet | None) -> bool:
+    """A precomputed result fits this export: same model, working size, hints and pixels."""
+    return (result is not None and result.model_id == model_id and result.size == size
+            and (result.hints or None) == (hints or None)
+            and result.rgb.shape[:2] == img.l_star.shape
+            and result.l_star.shape == img.l_star.shape
+            and bool(np.array_equal(result.l_star, img.l_star)))
 
 
 def record_path(dst: Path) -> Path:

@@ -78,7 +78,7 @@ def bench_device(device: str, model_id: str | None, store_dirs: list[Path] | Non
     for s in (256, 384, 512):
         l_star = np.random.default_rng(0).uniform(10, 90, (s * 3 // 4, s)).astype(np.float32)
 
-        def run() -> None:
+        def run(l_star: np.ndarray = l_star, s: int = s) -> None:
             colorize_l(model, l_star, hints if card.hints else None, size=s)
             sync()
 
@@ -87,7 +87,7 @@ def bench_device(device: str, model_id: str | None, store_dirs: list[Path] | Non
     for s in (256, 512):
         x = torch.zeros(1, 1, s, s, device=col.device)
 
-        def fwd() -> None:
+        def fwd(x: torch.Tensor = x) -> None:
             with torch.inference_mode():
                 model.net.predict(x)
             sync()
@@ -115,8 +115,10 @@ def peak_memory_50mp(model_id: str | None, store_dirs: list[Path] | None, tmp: P
     dirs = json.dumps([str(d) for d in store_dirs] if store_dirs else None)
     code = (
         "import json,resource,sys;from pathlib import Path;"
-        "from colorstudio.engine.batch import Colorizer;from colorstudio.engine.models import ModelStore;"
-        f"d=json.loads({dirs!r});c=Colorizer(ModelStore([Path(x) for x in d] if d else None),'cpu');"
+        "from colorstudio.engine.batch import Colorizer;"
+        "from colorstudio.engine.models import ModelStore;"
+        f"d=json.loads({dirs!r});"
+        "c=Colorizer(ModelStore([Path(x) for x in d] if d else None),'cpu');"
         f"r=c.colorize_file(Path({str(tif)!r}),Path({str(tmp / 'out50.tif')!r}),{model_id!r});"
         "print(json.dumps({'status':r.status,'error':r.error,"
         "'rss':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))"

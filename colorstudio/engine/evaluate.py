@@ -2,10 +2,10 @@
 
 Protocol (the one every model card quotes): each photo is centre-cropped to a square and
 resized to 256x256 (area); the model sees its L* at the card's working size (as users get it)
-and the prediction is joined with the ground-truth L*; RGB PSNR, SSIM, CIEDE2000 and Hasler-Suesstrunk
-colourfulness are averaged over photos. The grey baseline (ab = 0) is measured in the same
-run. With `hints=N`, N ground-truth hint points (3x3 patches carrying the patch's mean
-colour) are sampled per photo with a fixed seed.
+and the prediction is joined with the ground-truth L*; RGB PSNR, SSIM, CIEDE2000 and
+Hasler-Suesstrunk colourfulness are averaged over photos. The grey baseline (ab = 0) is
+measured in the same run. With `hints=N`, N ground-truth hint points (3x3 patches carrying
+the patch's mean colour) are sampled per photo with a fixed seed.
 """
 
 from __future__ import annotations

@@ -24,15 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
 from ..core.cards import (ModelCard, card_to_toml, default_model_id, discover_cards, load_card,
                           sha256_file, user_models_dir, weights_name)
 from ..core.errors import CancelledError, ColorStudioError, ImageWriteError, ModelError
-from ..core.hints import HintSet
-from ..core.imageio import LoadedImage, atomic_write, atomic_write_text, read_image
-from ..core.preprocess import Step, apply_steps
+from ..core.imageio import atomic_write, atomic_write_text, read_image
+from ..core.jobs import (ColorizeRequest, ColorizeResult, EngineAPI, ExportItem, ExportSummary,
+                         JobKind, scaled_hints)
+
+__all__ = ["ColorizeRequest", "ColorizeResult", "EngineAPI", "EngineService", "ExportItem",
+           "ExportSummary", "JobContext", "JobKind", "live_threads", "record_path", "scaled_hints"]
 
 log = logging.getLogger(__name__)
 
@@ -73,74 +75,10 @@ class JobContext:
 @dataclass
 class _Job:
     id: int
-    kind: str
+    kind: JobKind | str
     fn: Callable[[JobContext], Any]
     latest_key: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
-
-
-@dataclass(frozen=True)
-class ColorizeRequest:
-    """Everything one colourisation needs (immutable, so a queued job cannot change under us).
-
-    `l_star` is the photo's L* (H, W) float32 [0, 100] before `steps`; `hints` are in the
-    coordinates of the preprocessed image; `scale` maps those coordinates onto `l_star` when
-    it is a downscaled proxy (live previews)."""
-
-    l_star: np.ndarray
-    model_id: str
-    hints: HintSet | None = None
-    steps: tuple[Step, ...] = ()
-    size: int | None = None
-    scale: float = 1.0
-    preprocessed: bool = False  # True: l_star already has `steps` applied
-    # Run on the worker with the uint8 result (e.g. build display images off the GUI thread).
-    display: Callable[[np.ndarray], Any] | None = None
-
-
-@dataclass
-class ColorizeResult:
-    rgb: np.ndarray  # (H, W, 3) float32 [0, 1]
-    rgb8: np.ndarray  # (H, W, 3) uint8, for display
-    l_star: np.ndarray  # the preprocessed L* the model saw, (H, W)
-    model_id: str
-    messages: list[str]
-    display: Any = None  # what `ColorizeRequest.display` made of `rgb8`
-
-
-@dataclass(frozen=True)
-class ExportItem:
-    """One photo to export, through the same `Colorizer.colorize_file` as the CLI. `hints` are
-    in the original photo's coordinates, as in its sidecar (`colorize_file` maps them through
-    the geometric `steps`); None: the sidecar beside `src` is used."""
-
-    src: Path
-    dst: Path
-    model_id: str
-    hints: HintSet | None = None
-    steps: tuple[Step, ...] = ()
-    quality: int = 95
-    depth: int | None = None  # 8, 16 or None (same as the original)
-    compare: Path | None = None  # also write a side-by-side before|after image here
-    compression: str = "deflate"  # TIFF: none, lzw or deflate (as `colorize --compression`)
-
-
-@dataclass
-class ExportSummary:
-    written: list[Path] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
-
-
-def scaled_hints(hints: HintSet | None, scale: float) -> HintSet | None:
-    """Hints in coordinates multiplied by `scale` (for previews on a downscaled proxy)."""
-    if not hints or scale == 1.0:
-        return hints
-    return HintSet(
-        tuple(dataclasses.replace(p, x=p.x * scale, y=p.y * scale, radius=max(p.radius * scale, 1))
-              for p in hints.points),
-        tuple(dataclasses.replace(s, points=tuple((x * scale, y * scale) for x, y in s.points),
-                                  width=max(s.width * scale, 1.0)) for s in hints.strokes))
 
 
 class _Worker(QThread):
@@ -161,10 +99,6 @@ class EngineService(QObject):
     failed = Signal(int, str)
     cancelled = Signal(int)
     cards_changed = Signal()
-
-    # The widgets build requests through the service they were given (no engine imports in ui/).
-    Request = ColorizeRequest
-    ExportItem = ExportItem
 
     def __init__(self, models_dirs: list[Path] | None = None, device: str = "auto",
                  parent: QObject | None = None) -> None:
@@ -208,7 +142,7 @@ class EngineService(QObject):
         return self.models_dirs[-1] if self.models_dirs else user_models_dir()
 
     # ----- jobs -----
-    def submit(self, fn: Callable[[JobContext], Any], kind: str = "job",
+    def submit(self, fn: Callable[[JobContext], Any], kind: JobKind | str = JobKind.OTHER,
                latest_key: str | None = None, low_priority: bool = False) -> int:
         job = _Job(next(self._ids), kind, fn, latest_key)
         stale: list[_Job] = []
@@ -270,26 +204,28 @@ class EngineService(QObject):
 
     # ----- typed jobs -----
     def load_image(self, path: Path, low_priority: bool = False) -> int:
-        return self.submit(lambda ctx: read_image(path), "load", low_priority=low_priority)
+        return self.submit(lambda ctx: read_image(path), JobKind.LOAD,
+                           low_priority=low_priority)
 
     def colorize(self, request: ColorizeRequest, latest_key: str | None = None) -> int:
-        return self.submit(lambda ctx: _colorize(ctx, request), "colorize", latest_key)
+        kind = JobKind.PREVIEW if latest_key == "preview" else JobKind.COLORIZE
+        return self.submit(lambda ctx: _colorize(ctx, request), kind, latest_key)
 
     def preview(self, request: ColorizeRequest) -> int:
         """A live preview: the latest request wins over older previews."""
         return self.colorize(request, latest_key="preview")
 
     def export(self, items: list[ExportItem]) -> int:
-        return self.submit(lambda ctx: _export(ctx, items), "export")
+        return self.submit(lambda ctx: _export(ctx, items), JobKind.EXPORT)
 
     def verify(self, model_id: str) -> int:
         card = self.cards()[model_id]
-        return self.submit(lambda ctx: card.verify(), "verify")
+        return self.submit(lambda ctx: card.verify(), JobKind.VERIFY)
 
     def import_model(self, weights: Path, card_path: Path) -> int:
         dest = self.import_dir()
         return self.submit(lambda ctx: _import_model(ctx, weights, card_path, dest,
-                                                     set(self.cards())), "import")
+                                                     set(self.cards())), JobKind.IMPORT)
 
     # ----- worker side -----
     def _worker_colorizer(self) -> Any:
@@ -349,28 +285,17 @@ class EngineService(QObject):
         except MemoryError:
             self.failed.emit(job.id, "not enough memory for this image")
         except Exception as exc:  # noqa: BLE001 - a bug must end the job, not the worker
-            log.exception("job %s (%s) failed", job.id, job.kind)
-            self.failed.emit(job.id, f"unexpected error in {job.kind}: {exc}")
+            kind = getattr(job.kind, "value", job.kind)
+            log.exception("job %s (%s) failed", job.id, kind)
+            self.failed.emit(job.id, f"unexpected error in {kind}: {exc}")
         else:
             self.finished.emit(job.id, result)
 
 
-def _to_rgb8(rgb: np.ndarray) -> np.ndarray:
-    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
 def _colorize(ctx: JobContext, req: ColorizeRequest) -> ColorizeResult:
     ctx.colorizer.start_job()
-    l_star = req.l_star if req.preprocessed or not req.steps else apply_steps(req.l_star,
-                                                                              req.steps)
     ctx.check()
-    img = LoadedImage(l_star, np.dtype(np.uint8))
-    hints = scaled_hints(req.hints, req.scale)
-    rgb, messages = ctx.colorizer.colorize_image(img, req.model_id, hints, req.size,
-                                                 ctx.progress, ctx.cancelled)
-    rgb8 = _to_rgb8(rgb)
-    display = req.display(rgb8) if req.display is not None else None
-    return ColorizeResult(rgb, rgb8, l_star, req.model_id, messages, display)
+    return ctx.colorizer.colorize_request(req, ctx.progress, ctx.cancelled)
 
 
 def record_path(dst: Path) -> Path:
@@ -379,7 +304,7 @@ def record_path(dst: Path) -> Path:
     return dst.with_name(dst.name + ".json")
 
 
-def _export_one(ctx: JobContext, item: ExportItem) -> list[str]:
+def _export_one(ctx: JobContext, item: ExportItem) -> Any:  # batch.FileOutcome
     """One photo through the one export path (`Colorizer.colorize_file`, as the CLI uses)."""
     if item.dst.resolve() == item.src.resolve() or (
             item.compare is not None and item.compare.resolve() == item.src.resolve()):
@@ -387,10 +312,11 @@ def _export_one(ctx: JobContext, item: ExportItem) -> list[str]:
     out = ctx.colorizer.colorize_file(item.src, item.dst, model_id=item.model_id,
                                       hints=item.hints, quality=item.quality, depth=item.depth,
                                       compression=item.compression, steps=item.steps,
-                                      compare=item.compare, cancel=ctx.cancelled)
+                                      compare=item.compare, cancel=ctx.cancelled,
+                                      precomputed=item.result)
     if out.status != "ok":
         raise ColorStudioError(out.error)
-    return out.messages
+    return out
 
 
 def _export(ctx: JobContext, items: list[ExportItem]) -> ExportSummary:
@@ -400,7 +326,9 @@ def _export(ctx: JobContext, items: list[ExportItem]) -> ExportSummary:
         ctx.check()
         ctx.progress(i / max(len(items), 1), f"exporting {item.src.name} ({i + 1}/{len(items)})")
         try:
-            summary.messages += _export_one(ctx, item)
+            out = _export_one(ctx, item)
+            summary.messages += out.messages
+            summary.reused += bool(out.reused)
             summary.written.append(item.dst)
             if item.compare is not None:
                 summary.written.append(item.compare)

@@ -12,6 +12,7 @@ import torch
 
 from ..core.cards import ModelCard
 from ..nets import build
+from .model_files import write_model_files
 
 TINY_CONFIGS: dict[str, dict] = {
     "mathur2023_gan": {"base": 8, "max_ch": 32},
@@ -40,9 +41,6 @@ _CARD_FIELDS = {
 def write_tiny_models(models_dir: Path, archs: list[str] | None = None, seed: int = 0
                       ) -> dict[str, ModelCard]:
     """Write `tiny_<arch>` models (weights + card) into `models_dir`; returns the cards."""
-    from ..train.config import TrainConfig
-    from ..train.export import write_model
-
     cards = {}
     for arch in archs or list(TINY_CONFIGS):
         torch.manual_seed(seed)
@@ -52,7 +50,7 @@ def write_tiny_models(models_dir: Path, archs: list[str] | None = None, seed: in
                 "paper": "test fixture", "working_size": fields.pop("working_size", 64),
                 "hardware": "none (random weights)", "recipe": "colorstudio.engine.tiny",
                 **fields}
-        cfg = TrainConfig(arch=arch, config=TINY_CONFIGS[arch],
-                          normalisation=meta.get("normalisation", "lab_l50_ab110"))
-        cards[arch] = write_model(net, meta, cfg, Path(models_dir), half=False)
+        cards[arch] = write_model_files(net, meta, arch, TINY_CONFIGS[arch],
+                                        meta.get("normalisation", "lab_l50_ab110"),
+                                        Path(models_dir), half=False)
     return cards

@@ -1,4 +1,5 @@
-"""Training configuration: one dataclass, read from recipe TOML stages or built by the CLI/wizard."""
+"""Training configuration: one dataclass, read from recipe TOML stages or built by the
+CLI/wizard."""
 
 from __future__ import annotations
 

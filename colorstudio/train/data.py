@@ -126,7 +126,8 @@ class ImageCache:
                 break
             try:
                 if item.member:
-                    z = zips.get(item.path) or zips.setdefault(item.path, zipfile.ZipFile(item.path))
+                    z = (zips.get(item.path)
+                         or zips.setdefault(item.path, zipfile.ZipFile(item.path)))
                     data = z.read(item.member)
                 else:
                     data = item.read()
@@ -148,7 +149,8 @@ class ImageCache:
         if cached and complete:  # a cancelled scan must not pass for the whole folder later
             cached.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(cached, lambda tmp: np.savez(
-                tmp, images=images, report=np.array([report.usable, report.grey, report.unreadable])))
+                tmp, images=images,
+                report=np.array([report.usable, report.grey, report.unreadable])))
         return cls(images, report, complete)
 
     def batches(self, batch: int, size: int, rng: np.random.Generator, device: torch.device,
@@ -182,7 +184,8 @@ def augment(x: torch.Tensor, size: int, rng: np.random.Generator, rotate: float 
                          align_corners=False)
 
 
-def split_items(items: list[Item], holdout: int | float, seed: int = 0) -> tuple[list[Item], list[Item]]:
+def split_items(items: list[Item], holdout: int | float, seed: int = 0
+                ) -> tuple[list[Item], list[Item]]:
     """A fixed-seed split into (train, held-out); `holdout` is a count or a fraction."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(items))

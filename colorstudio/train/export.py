@@ -16,14 +16,13 @@ from pathlib import Path
 
 import torch
 
-from ..core.cards import (Metrics, ModelCard, bundled_models_dir, card_from_dict, card_to_toml,
-                          sha256_file, weights_files, weights_name)
-from ..core.imageio import atomic_write_text
+from ..core.cards import Metrics, ModelCard, bundled_models_dir
 from ..engine.device import pick_device
 from ..engine.evaluate import PROTOCOL, evaluate, load_eval_images
+from ..engine.model_files import write_card, write_model_files
 from ..engine.models import ModelStore
-from ..engine.weights import load_weights, save_weights
-from ..nets import build, count_params
+from ..engine.weights import load_weights
+from ..nets import build
 from .config import TrainConfig, load_recipe
 
 
@@ -43,53 +42,13 @@ def hardware_string(device: str = "cpu") -> str:
 
 def write_model(net: torch.nn.Module, meta: dict, cfg: TrainConfig, models_dir: Path,
                 extra: dict | None = None, half: bool = True) -> ModelCard:
-    """Write weights (fp16 by default) and a card; older weight files of the same id go.
-
-    The order keeps a model usable at every instant, crash or power cut included: the new
-    weights are written (flushed to disk) under their own `<id>-<sha8>` name beside the old
-    ones, then the card is switched to them (written atomically, flushed), and only then are
-    the old weight files deleted. A crash before the switch leaves the old card with its old
-    weights; a crash after it, the new card with the new weights (and a stale file at most).
-    `meta` (and `extra`) override any default, `training_data` and `licence` included.
-    """
-    models_dir.mkdir(parents=True, exist_ok=True)
-    model_id = meta["id"]
-    tmp = models_dir / f".{model_id}.export.safetensors"
-    try:
-        save_weights(net, tmp, {"arch": cfg.arch, "id": model_id}, half=half)
-        digest = sha256_file(tmp)
-        final = models_dir / weights_name(model_id, digest)
-        reused = final.is_file()  # the same weights again: the old card already names them
-        os.replace(tmp, final)  # a new name: the old card still points to its old weights
-    finally:
-        tmp.unlink(missing_ok=True)
-    data = {
-        "version": "1.0", "arch": cfg.arch, "config": dict(cfg.config),
-        "normalisation": cfg.normalisation, "params": count_params(net),
-        "weights": final.name, "sha256": digest, "bytes": final.stat().st_size,
-        "precision": "fp16" if half else "fp32",
-        "training_data": ("../shared/data/train: Tiny-ImageNet, Caltech-101, ImageNet samples, "
-                          "BSDS500 (research datasets; non-commercial research terms)"),
-        "licence": ("Code MIT; weights trained on research datasets under their original terms "
-                    "(generally non-commercial research use)"),
-        **meta, **(extra or {}),
-    }
-    try:
-        card = card_from_dict(data, models_dir / f"{model_id}.toml")
-        _write_card(card)  # the switch: from here on the card names the new weights
-    except BaseException:
-        if not reused:
-            final.unlink(missing_ok=True)  # never switched to: the old model stays as it was
-        raise
-    for old in weights_files(models_dir, model_id):
-        if old != final:
-            old.unlink(missing_ok=True)
-    return card
+    """Weights then card (see `engine.model_files.write_model_files`: crash-safe order)."""
+    return write_model_files(net, meta, cfg.arch, cfg.config, cfg.normalisation, models_dir,
+                             extra, half, card_writer=lambda card: _write_card(card))
 
 
 def _write_card(card: ModelCard) -> None:
-    assert card.path is not None
-    atomic_write_text(card.path, card_to_toml(card))
+    write_card(card)
 
 
 def measure(card: ModelCard, eval_data: Path, device: str = "auto") -> Metrics:

@@ -257,7 +257,8 @@ class FineTuneJob:
         """Refuse ids of bundled models, and existing user models unless `overwrite`."""
         if (bundled_models_dir() / f"{self.model_id}.toml").is_file() or \
                 self.model_id in self._bundled_ids():
-            raise ColorStudioError(f"'{self.model_id}' is a bundled model's id; choose another name")
+            raise ColorStudioError(f"'{self.model_id}' is a bundled model's id; "
+                                   "choose another name")
         if not overwrite and (self.models_dir / f"{self.model_id}.toml").is_file():
             raise ColorStudioError(f"a model '{self.model_id}' already exists in "
                                    f"{self.models_dir}; choose another name")

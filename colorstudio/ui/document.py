@@ -6,6 +6,8 @@ The canvas and the engine work in the *view* space: the preprocessed full-resolu
 (what the canvas shows and what the network sees); `geometry()` maps between the two and
 `view_hints()` gives the hints there. `proxy_l` is the original L* shrunk so that its longer
 side is at most `PROXY_SIDE`; previews run on it, with view hints scaled by `proxy_scale`.
+`source` (a `core.jobs.PreprocessedL`) computes the full-resolution preprocessed L* once per
+recipe, whichever job asks first (the preprocessing job or a colourisation).
 
 The sidecar `<stem>.hints.json` (`core.hints`, version 2) keeps the hints with the recipe
 they were painted with and the photo's size: `read_sidecar` / `write_sidecar`.
@@ -22,7 +24,8 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from ..core.compose import resize
 from ..core.hints import HintSet, load_sidecar, save_sidecar, sidecar_path
 from ..core.imageio import LoadedImage
-from ..core.preprocess import Geometry, Step, apply_steps, output_shape
+from ..core.jobs import ColorizeResult, PreprocessedL
+from ..core.preprocess import Geometry, Step, output_shape
 
 PROXY_SIDE = 1024
 
@@ -37,8 +40,11 @@ class Document:
         self.steps: tuple[Step, ...] = ()
         self.hints = HintSet()
         self.undo = QUndoStack()
-        self.result: Any = None  # engine ColorizeResult at full resolution, or None
-        self.result_key: tuple | None = None
+        self.source: PreprocessedL | None = None  # full-resolution L*, once per recipe
+        self._proxy_source: PreprocessedL | None = None
+        self.result: ColorizeResult | None = None  # the full-resolution result, or None
+        self.result_key: tuple | None = None  # key() of the inputs it was made from
+        self.evicted = False  # its result was dropped to save memory (made again when shown)
         self.preview_rgb8: np.ndarray | None = None
         self.before_pyr: Any = None  # Pyramid of processed_full (built by the worker)
         self.after_pyr: Any = None  # Pyramid of the full result (built by the worker)
@@ -58,15 +64,20 @@ class Document:
                   before_pyr: Any = None) -> None:
         self.image = image
         self.proxy_l = proxy_l if proxy_l is not None else make_proxy(image.l_star)
+        self.source = PreprocessedL(image.l_star)
+        # A small photo is its own proxy: then one cache serves both.
+        self._proxy_source = (self.source if self.proxy_l is image.l_star
+                              else PreprocessedL(self.proxy_l))
         self.set_steps(self.steps)
         self.before_pyr = before_pyr
 
     def set_steps(self, steps: tuple[Step, ...]) -> None:
-        """New recipe: the proxy is recomputed now; the full-resolution L* later (a job)."""
+        """New recipe: the proxy is recomputed now; the full-resolution L* later (a job),
+        unless this recipe was computed before."""
         self.steps = tuple(steps)
-        assert self.proxy_l is not None and self.image is not None
-        self.processed_proxy = apply_steps(self.proxy_l, self.steps)
-        self.processed_full = self.image.l_star if not self.steps else None
+        assert self._proxy_source is not None and self.source is not None
+        self.processed_proxy = self._proxy_source.get(self.steps)
+        self.processed_full = self.source.peek(self.steps)
         self.before_pyr = None
 
     def geometry(self) -> Geometry:
@@ -129,6 +140,12 @@ class Document:
     def key(self, model_id: str | None) -> tuple:
         """What a result depends on: a result with another key is out of date."""
         return (model_id, self.hints, self.steps)
+
+    def current_result(self, model_id: str | None) -> ColorizeResult | None:
+        """The full-resolution result if it was made from today's inputs (for exports)."""
+        if self.result is None or self.result_key != self.key(model_id):
+            return None
+        return self.result if self.result.size is None else None
 
     def lightness_at(self, x: float, y: float) -> float | None:
         """L* of the preprocessed photo at image-space (x, y), read from the proxy."""

@@ -1,7 +1,8 @@
 """What the composition root (`colorstudio/app.py`) hands to the widgets: no torch in here.
 
 The training wizard (`colorstudio.ui.wizard.TrainingWizard(parent, services)`) receives the
-same object: `engine` (an `engine.service.EngineService`: cards, jobs and signals),
+same object: `engine` (a `core.jobs.EngineAPI`, in practice `engine.service.EngineService`:
+cards, jobs and signals),
 `settings` (QSettings), `models_dirs` (None = bundled + user folders) and
 `models_changed()` to call after it exported a model, so the model lists refresh, and
 `trainer` (a `train.service.TrainingService`, created on first use by `trainer_factory`).
@@ -16,10 +17,12 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
+from ..core.jobs import EngineAPI
+
 
 @dataclass
 class AppServices:
-    engine: Any  # colorstudio.engine.service.EngineService (typed loosely: no engine import)
+    engine: EngineAPI  # engine.service.EngineService satisfies it (ui never imports engine)
     settings: QSettings
     models_dirs: list[Path] | None = None
     sample_path: Path | None = None
