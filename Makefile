@@ -18,7 +18,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $@
 
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -e ".[test,cluster]"
 	touch $@
 
 # Before the window: Qt's xcb plugin needs system libraries that pip cannot install; when
@@ -28,6 +28,7 @@ run: $(STAMP)
 	$(BIN)/colorstudio gui
 
 test: $(TEST_STAMP)
+	$(BIN)/ruff check .
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 test-installer: $(TEST_STAMP)

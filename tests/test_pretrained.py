@@ -161,3 +161,34 @@ def test_the_default_recipe_starts_from_imagenet_and_keeps_one_dev_split():
     # Every stage holds out the same photos: same list, count and seed.
     assert len({(tuple(s.data), s.holdout, s.seed) for s in stages}) == 1
     assert stages[0].holdout > 0
+
+
+def test_the_store_runs_channels_last_nets_channels_last_with_the_same_output(tiny_store):
+    model = tiny_store.load("tiny_guided_mobilenet", torch.device("cpu"))
+    conv = model.net.encoder.features[0][0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    plain = build("guided_mobilenet", TINY).eval()
+    load_weights(plain, model.card.weights_path)
+    l = torch.rand(1, 1, 64, 96) * 2 - 1
+    with torch.inference_mode():
+        assert torch.allclose(model.net.predict(l), plain.predict(l), atol=1e-5)
+    other = tiny_store.load("tiny_guided_unet", torch.device("cpu"))
+    assert other.net.stem[0][0].weight.is_contiguous()
+
+
+def test_class_weights_are_estimated_in_bounded_chunks(monkeypatch):
+    """Stage 2 of the default (256-px cache) was killed for memory: the ab prior converted
+    2,000 photos to Lab at once (~10 GB). It now converts at most ~100 at a time."""
+    from colorstudio.train import fit as fit_module
+    from colorstudio.train.data import ImageCache, ScanReport
+
+    seen: list[int] = []
+    real = fit_module.rgb_to_lab
+    monkeypatch.setattr(fit_module, "rgb_to_lab", lambda x: seen.append(len(x)) or real(x))
+    rng = np.random.default_rng(0)
+    cache = ImageCache(rng.integers(0, 255, (450, 8, 8, 3), dtype=np.uint8), ScanReport(450))
+    net = build("guided_mobilenet", TINY)
+    cfg = TrainConfig(arch="guided_mobilenet", objective="guided", rebalance=0.5)
+    weights = fit_module._Objective(cfg, net, torch.device("cpu"), rng, cache).weights
+    assert sum(seen) == 450 and max(seen) <= 150
+    assert weights is not None and torch.isfinite(weights).all() and weights.min() > 0

@@ -8,12 +8,16 @@ Hints files (`--hints`, or the `<stem>.hints.json` sidecars the desktop app writ
 hints in the original photo's coordinates, so they land on the objects they were painted on.
 A sidecar may also record the preprocessing they were painted with (turns, straightening,
 crops); the command line colourises the photo as it is and says so.
+
+`--cluster ADDRESS` (or `--cluster local`) runs the same batch on Ray workers
+(`pip install colorstudio[cluster]`; see docs/CLUSTER.md). Ray is imported only then.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ..core.errors import ColorStudioError
@@ -34,7 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                                                "each input, when present)")
     p.add_argument("--size", type=int, help="working size (longer side) for the network")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--format", default="same", choices=["same", *sorted(f for f in WRITE_FORMATS if f != "bmp")],
+    p.add_argument("--format", default="same",
+                   choices=["same", *sorted(f for f in WRITE_FORMATS if f != "bmp")],
                    help="output format (default: the input's; GIF and BMP become PNG)")
     p.add_argument("--depth", type=int, choices=[8, 16],
                    help="output bit depth (default: the input's; 16 only for PNG and TIFF)")
@@ -50,6 +55,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, help="write a report here (.csv or .json; default: "
                                                 f"{REPORT_NAME} in the -o folder)")
     p.add_argument("--dry-run", action="store_true", help="list what would be done; write nothing")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run the batch on a Ray cluster: HOST:PORT of its head, ray://HOST:PORT, "
+                        "'auto' (the cluster this node belongs to) or 'local' (start one here); "
+                        "paths must be ones every node sees (pip install colorstudio[cluster])")
+    p.add_argument("--workers", type=int,
+                   help="with --cluster: how many workers (default: one per GPU, or per CPU)")
     return p
 
 
@@ -69,7 +80,7 @@ def _recipe_note(name: str, f: HintsFile) -> str | None:
             "is, with the hints on the objects they were painted on")
 
 
-def _sidecar_notes(jobs: list) -> list[str]:  # noqa: ANN001 - engine BatchJob
+def _sidecar_notes(jobs: list) -> list[str]:
     notes = []
     for job in jobs:
         side = sidecar_path(job.src)
@@ -96,6 +107,12 @@ def run(args: argparse.Namespace) -> int:
         return _err(f"--depth 16 needs PNG or TIFF output, not {args.format.upper()}")
     if not 1 <= args.quality <= 100:
         return _err("--quality must be between 1 and 100")
+    cluster = getattr(args, "cluster", None)
+    if getattr(args, "workers", None) is not None:
+        if cluster is None:
+            return _err("--workers needs --cluster")
+        if args.workers < 1:
+            return _err("--workers must be at least 1")
     hints = None
     notes: list[str] = []
     if args.hints:
@@ -103,7 +120,9 @@ def run(args: argparse.Namespace) -> int:
         hints = hints_file.hints
         note = _recipe_note(args.hints.name, hints_file)
         notes += [note] if note else []
-    colorizer = Colorizer(ModelStore(args.models_dir), args.device)
+    # On a cluster the workers pick their own device; here the weights are only checked.
+    colorizer = Colorizer(ModelStore(args.models_dir),
+                          "cpu" if cluster and not args.dry_run else args.device)
     card = colorizer.store.card(args.model)  # unknown model: a usage error, before any work
     if args.dry_run:
         if not card.has_weights:
@@ -143,11 +162,15 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             return _err(f"cannot create the output folder {args.output} "
                         f"({exc.strerror or exc})")
-    outcomes = run_batch(colorizer, jobs, model_id=card.id, report=report,
-                         dry_run=args.dry_run, on_outcome=show, hints=hints, size=args.size,
-                         max_pixels=args.max_pixels, quality=args.quality, depth=args.depth,
-                         compression=args.compression, badge=args.badge,
-                         hints_path=args.hints)
+    file_kwargs = {"hints": hints, "size": args.size, "max_pixels": args.max_pixels,
+                   "quality": args.quality, "depth": args.depth,
+                   "compression": args.compression, "badge": args.badge,
+                   "hints_path": args.hints}
+    if cluster and not args.dry_run:
+        outcomes = _run_on_cluster(cluster, args, jobs, card.id, report, show, file_kwargs)
+    else:
+        outcomes = run_batch(colorizer, jobs, model_id=card.id, report=report,
+                             dry_run=args.dry_run, on_outcome=show, **file_kwargs)
     counts = {s: sum(o.status == s for o in outcomes)
               for s in ("ok", "skipped", "failed", "planned")}
     if len(outcomes) > 1 or args.dry_run:
@@ -157,4 +180,39 @@ def run(args: argparse.Namespace) -> int:
     return 1 if counts["failed"] else 0
 
 
-__all__ = ["add_parser", "run", "ColorStudioError"]
+def _run_on_cluster(address: str, args: argparse.Namespace, jobs: list, model_id: str,
+                    report: Path | None, show: Callable, file_kwargs: dict) -> list:
+    """The same batch on Ray: per-file lines as on one machine, plus a progress bar with ETA."""
+    from ..engine import cluster as cl
+
+    ray = cl.connect(address)  # ClusterError: one line, from the CLI's handler
+    try:
+        work = {j.src for j in jobs if j.action == "colorize"}
+        bar = cl.Progress(len(jobs), sum(j.action == "colorize" for j in jobs))
+
+        def on_outcome(i: int, n: int, res) -> None:
+            bar.clear()
+            show(i, n, res)
+            bar.advance(worked=res.input in work)
+
+        def on_note(msg: str) -> None:
+            bar.clear()
+            print(f"note: {msg}", file=sys.stderr, flush=True)
+
+        outcomes = cl.run_cluster_batch(ray, jobs, models_dirs=args.models_dir,
+                                        model_id=model_id, device=args.device,
+                                        workers=args.workers, report=report,
+                                        on_outcome=on_outcome, on_note=on_note,
+                                        on_workers=lambda infos: bar.started(), **file_kwargs)
+        bar.finish()
+    finally:
+        cl.disconnect()
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        print(f"failed ({len(failed)}):", file=sys.stderr)
+        for o in failed:
+            print(f"  {o.input}", file=sys.stderr)
+    return outcomes
+
+
+__all__ = ["ColorStudioError", "add_parser", "run"]

@@ -3,6 +3,15 @@
 Used by the recipes in `training/`, by `colorstudio train` and by the GUI training wizard.
 It reports `TrainEvent`s (progress, losses, images/s, ETA, previews), stops cleanly when
 `cancel()` returns True, writes checkpoints atomically and resumes from them.
+
+Data-parallel (`torchrun --nproc-per-node N -m colorstudio.train RECIPE`, see docs/CLUSTER.md):
+`batch` is the global batch. Every rank draws the same global batch with the same seed (data,
+augmentation, simulated hints) and trains on its 1/N part, so the gradients DDP averages are
+those of the single-process batch. Losses are averaged across ranks before they are reported;
+discriminators (not wrapped in DDP) have their gradients averaged the same way. Only rank 0
+writes (config, checkpoints, previews, weights, the decoded-image cache); the others read
+rank 0's cache and checkpoint. BatchNorm sees the per-rank part of the batch on the CPU
+(gloo); on CUDA it is converted to SyncBatchNorm, which sees the global batch.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,11 +101,13 @@ class _Objective:
 
     def _class_weights(self, cache: ImageCache) -> torch.Tensor:
         # Empirical ab prior on up to 2,000 training images, smoothed (sigma = 5 ab units).
-        idx = self.rng.choice(len(cache), min(len(cache), 2000), replace=False)
-        x = torch.from_numpy(cache.images[np.sort(idx)]).permute(0, 3, 1, 2).float() / 255
-        ab = F.avg_pool2d(rgb_to_lab(x)[:, 1:], 4) / self.norm.ab_scale
+        idx = np.sort(self.rng.choice(len(cache), min(len(cache), 2000), replace=False))
         bins = self.net.bins.cpu()
-        prior = L.soft_encode(ab, bins, self.cfg.soft_sigma / 110).mean((0, 2, 3))
+        prior = torch.zeros(len(bins))
+        for chunk in np.array_split(idx, max(1, len(idx) // 100)):  # bounded memory
+            x = torch.from_numpy(cache.images[chunk]).permute(0, 3, 1, 2).float() / 255
+            ab = F.avg_pool2d(rgb_to_lab(x)[:, 1:], 4) / self.norm.ab_scale
+            prior += L.soft_encode(ab, bins, self.cfg.soft_sigma / 110).sum((0, 2, 3))
         return L.class_weights(prior / prior.sum(), self.cfg.rebalance).to(self.device)
 
     @property
@@ -107,18 +119,28 @@ class _Objective:
         return lab[:, :1] / self.norm.l_scale - self.norm.l_shift
 
     def step(self, rgb: torch.Tensor, opt_g: torch.optim.Optimizer,
-             opt_d: torch.optim.Optimizer | None, amp: bool) -> dict[str, float]:
+             opt_d: torch.optim.Optimizer | None, amp: bool, part: slice | None = None,
+             world: int = 1) -> dict[str, float]:
+        """One optimiser step on `rgb[part]`; the random draws (simulated hints) are made for
+        the whole of `rgb`, so every data-parallel rank draws what a single process would.
+        `world` > 1: discriminator gradients are averaged across the ranks."""
         cfg, w = self.cfg, self.cfg.losses
         lab = rgb_to_lab(rgb)
         l_in = self.l_net(lab)
         ab = lab[:, 1:] / self.norm.ab_scale
         rgb_t = rgb * 2 - 1
+        hint_ab = mask = None
+        if cfg.objective == "guided":
+            hint_ab, mask = simulate_hints(ab, self.rng)
+        if part is not None:
+            l_in, ab, rgb_t = l_in[part], ab[part], rgb_t[part]
+            if hint_ab is not None and mask is not None:
+                hint_ab, mask = hint_ab[part], mask[part]
         out: dict[str, float] = {}
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
             if cfg.objective == "cycle":
                 return self._cycle_step(l_in, rgb_t, opt_g, opt_d, amp)
             if cfg.objective == "guided":
-                hint_ab, mask = simulate_hints(ab, self.rng)
                 logits, reg = self.net(l_in, hint_ab, mask)
                 loss = torch.zeros((), device=self.device)
                 if w.get("class", 0):
@@ -164,6 +186,8 @@ class _Objective:
                                 + L.adversarial(self.aux["d"](fake), False, cfg.gan))
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
+            if world > 1:
+                average_gradients(self.discriminator_params(), world)
             opt_d.step()
             out["d"] = float(d_loss.detach())
         return out
@@ -191,13 +215,70 @@ class _Objective:
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        return {k: float(v.detach()) for k, v in (("loss", loss), ("adv", adv), ("cycle", cyc), ("d", d_loss))}
+        parts = (("loss", loss), ("adv", adv), ("cycle", cyc), ("d", d_loss))
+        return {k: float(v.detach()) for k, v in parts}
 
     def preview(self, rgb: torch.Tensor) -> np.ndarray:
         self.net.eval()
         img = preview_rows(self.net, rgb, self.cfg.normalisation)
         train_mode(self.net, self.cfg.freeze_bn)
         return img
+
+
+def average_gradients(params: list[nn.Parameter], world: int) -> None:
+    """What DDP does to the parameters it wraps: every gradient becomes the ranks' mean."""
+    import torch.distributed as dist
+
+    for p in params:
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad.div_(world)
+
+
+def mean_across_ranks(values: dict[str, float], device: torch.device, world: int
+                      ) -> dict[str, float]:
+    """The ranks' mean of each reported loss (every rank reports the same names)."""
+    import torch.distributed as dist
+
+    keys = sorted(values)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return {k: float(v) / world for k, v in zip(keys, t.tolist())}
+
+
+def _any_rank(flags: list[bool], device: torch.device) -> list[bool]:
+    """True where any rank says True: the ranks stop (time budget, cancel) at the same step."""
+    import torch.distributed as dist
+
+    t = torch.tensor([int(f) for f in flags], dtype=torch.int32, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return [bool(v) for v in t.tolist()]
+
+
+def check_parallel(cfg: TrainConfig, world: int) -> None:
+    """ValueError (one sentence) when `cfg` cannot be trained by `world` processes."""
+    if world > 1 and cfg.objective == "cycle":
+        raise ValueError("the cycle objective cannot be trained data-parallel yet; "
+                         "run it in one process")
+    if world > 1 and cfg.batch % world:
+        raise ValueError(f"batch {cfg.batch} is the global batch: it must be a multiple of "
+                         f"the {world} processes")
+
+
+def init_distributed(device: torch.device) -> tuple[int, int, bool]:
+    """(rank, world size, whether this call created the process group). Under `torchrun`
+    (WORLD_SIZE > 1) the default group is created once: NCCL on CUDA, gloo otherwise. The
+    long timeout covers the other ranks waiting while rank 0 decodes the photos."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, False
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size(), False
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                            timeout=timedelta(hours=3))
+    return dist.get_rank(), dist.get_world_size(), True
 
 
 def train_mode(net: nn.Module, freeze_bn: list[str]) -> None:
@@ -246,9 +327,9 @@ def preview_rows(net: nn.Module, rgb: torch.Tensor, normalisation: str) -> np.nd
 
 
 def _cancelled_before_training(cfg: TrainConfig, emit: Callable[[TrainEvent], None],
-                               device: torch.device, ddp: bool) -> FitResult:
+                               device: torch.device, owned: bool) -> FitResult:
     emit(TrainEvent("cancelled", 0, cfg.steps, message="cancelled while reading the photos"))
-    if ddp:
+    if owned:
         import torch.distributed as dist
 
         dist.destroy_process_group()
@@ -266,29 +347,40 @@ def fit(
     emit = on_event or (lambda e: None)
     cancelled = cancel or (lambda: False)
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.json", json.dumps(cfg.to_dict(), indent=2, default=str))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
+    # The same generator on every rank: each draws the global batch and trains on its part.
     rng = np.random.default_rng(cfg.seed)
     device = pick_device(cfg.device)
-    ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if ddp:
-        import torch.distributed as dist
+    check_parallel(cfg, int(os.environ.get("WORLD_SIZE", "1")))
+    rank, world, owned = init_distributed(device)
+    ddp = world > 1
+    main = rank == 0
+    import torch.distributed as dist
 
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-        rank = dist.get_rank()
-        if device.type == "cuda":
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-            torch.cuda.set_device(device)
-        rng = np.random.default_rng(cfg.seed + rank)
+    def barrier() -> None:
+        if ddp:
+            dist.barrier()
+
+    if ddp and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if not main:
+        def emit(event: TrainEvent) -> None:  # rank 0 reports for all
+            pass
+    part = slice(rank * (cfg.batch // world), (rank + 1) * (cfg.batch // world))
     amp = device.type == "cuda"
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "config.json", json.dumps(cfg.to_dict(), indent=2, default=str))
 
     items = list_items(cfg.data)
     train_items, held_items = split_items(items, cfg.holdout, cfg.seed)
     emit(TrainEvent("scan", 0, len(train_items), message=f"decoding {len(train_items)} images"))
     cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else None
+    if not main and cache_dir is not None:
+        barrier()  # rank 0 decodes first and fills the cache; the others then read it
 
     def scan(photos: list[Item], empty: str, **kw: Any) -> ImageCache | None:
         """The decoded photos, or None when cancelled while decoding (then nothing is trained
@@ -298,24 +390,36 @@ def fit(
             raise ValueError(empty)
         return c if c.complete else None
 
-    cache = scan(train_items, "no usable colour photos in the training data",
-                 progress=lambda i, n: emit(TrainEvent("scan", i, n)))
-    if cache is None:
-        return _cancelled_before_training(cfg, emit, device, ddp)
-    grey_cache = None
-    if cfg.grey_data:  # unpaired adaptation: real B&W scans are the grey domain
-        grey_cache = scan(list_items(cfg.grey_data),
-                          "no readable photos in the black-and-white folder", keep_grey=True)
-        if grey_cache is None:
-            return _cancelled_before_training(cfg, emit, device, ddp)
-    emphasis_cache = None
-    if cfg.emphasis and cfg.emphasis_fraction > 0:
-        wanted = set(list_items(cfg.emphasis))
-        emphasis_cache = scan([i for i in train_items if i in wanted],
-                              "no usable colour photos in the emphasised training data")
-        if emphasis_cache is None:
-            return _cancelled_before_training(cfg, emit, device, ddp)
-    held = ImageCache.build(held_items[:8], cfg.load_size) if held_items else None
+    def scan_all() -> tuple[ImageCache, ImageCache | None, ImageCache | None] | None:
+        cache = scan(train_items, "no usable colour photos in the training data",
+                     progress=lambda i, n: emit(TrainEvent("scan", i, n)))
+        if cache is None:
+            return None
+        grey_cache = None
+        if cfg.grey_data:  # unpaired adaptation: real B&W scans are the grey domain
+            grey_cache = scan(list_items(cfg.grey_data),
+                              "no readable photos in the black-and-white folder",
+                              keep_grey=True)
+            if grey_cache is None:
+                return None
+        emphasis_cache = None
+        if cfg.emphasis and cfg.emphasis_fraction > 0:
+            wanted = set(list_items(cfg.emphasis))
+            emphasis_cache = scan([i for i in train_items if i in wanted],
+                                  "no usable colour photos in the emphasised training data")
+            if emphasis_cache is None:
+                return None
+        return cache, grey_cache, emphasis_cache
+
+    try:
+        caches = scan_all()
+    finally:
+        if main and cache_dir is not None:
+            barrier()
+    if caches is None:
+        return _cancelled_before_training(cfg, emit, device, owned)
+    cache, grey_cache, emphasis_cache = caches
+    held = ImageCache.build(held_items[:8], cfg.load_size) if held_items and main else None
 
     net = build(cfg.arch, cfg.config).to(device)
     if cfg.init:
@@ -324,6 +428,8 @@ def fit(
         from .pretrained import load_pretrained
 
         load_pretrained(net, cfg.pretrained)
+    if ddp and device.type == "cuda":  # BatchNorm statistics of the global batch
+        net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
     channels_last = amp or cfg.channels_last
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
@@ -332,12 +438,9 @@ def fit(
                              lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
     d_params = objective.discriminator_params()
     opt_d = torch.optim.Adam(d_params, lr=cfg.lr, betas=cfg.betas) if d_params else None
-    train_net: nn.Module = net
-    if ddp:
-        train_net = nn.parallel.DistributedDataParallel(net)
     step = 0
     ckpt = out / "checkpoint.pt"
-    if resume and ckpt.is_file():
+    if resume and ckpt.is_file():  # every rank reads rank 0's checkpoint
         state = torch.load(ckpt, map_location=device, weights_only=True)
         net.load_state_dict(state["net"])
         objective.aux.load_state_dict(state["aux"])
@@ -349,7 +452,15 @@ def fit(
         objective.rng = rng
         emit(TrainEvent("start", step, cfg.steps, message=f"resumed at step {step}"))
     else:
-        emit(TrainEvent("start", 0, cfg.steps, message=f"training {cfg.arch} on {device}"))
+        where = f"{world} processes on {device.type}" if ddp else str(device)
+        emit(TrainEvent("start", 0, cfg.steps, message=f"training {cfg.arch} on {where}"))
+    train_net: nn.Module = net
+    if ddp:
+        w = cfg.losses
+        unused = cfg.objective == "guided" and not (w.get("class") and w.get("huber"))
+        train_net = nn.parallel.DistributedDataParallel(
+            net, device_ids=[device.index] if device.type == "cuda" else None,
+            find_unused_parameters=unused)
 
     def save_checkpoint() -> None:
         state = {
@@ -380,13 +491,17 @@ def fit(
     paused = 0.0  # seconds spent inside cancel(): a paused job waits there; not budget time
     while step < cfg.steps:
         elapsed = time.perf_counter() - start - paused
-        if budget and elapsed >= budget:
-            break
+        over = bool(budget and elapsed >= budget)
         t_cancel = time.perf_counter()
-        if cancelled():
+        stop = not over and cancelled()
+        paused += time.perf_counter() - t_cancel
+        if ddp:
+            over, stop = _any_rank([over, stop], device)
+        if over:
+            break
+        if stop:
             was_cancelled = True
             break
-        paused += time.perf_counter() - t_cancel
         frac = max(step / cfg.steps, elapsed / budget if budget else 0.0)
         lr = base_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
         for opt in filter(None, (opt_g, opt_d)):
@@ -400,8 +515,10 @@ def fit(
         if channels_last:
             rgb = rgb.contiguous(memory_format=torch.channels_last)
         objective.net = train_net
-        losses = objective.step(rgb, opt_g, opt_d, amp)
+        losses = objective.step(rgb, opt_g, opt_d, amp, part if ddp else None, world)
         objective.net = net
+        if ddp:
+            losses = mean_across_ranks(losses, device, world)
         step += 1
         if step % cfg.log_every == 0 or step == cfg.steps:
             elapsed = time.perf_counter() - start - paused
@@ -412,22 +529,23 @@ def fit(
         if preview_rgb is not None and step % cfg.preview_every == 0:
             emit(TrainEvent("preview", step, cfg.steps, losses,
                             preview=objective.preview(preview_rgb)))
-        if step % cfg.checkpoint_every == 0:
+        if step % cfg.checkpoint_every == 0 and main:
             save_checkpoint()
             emit(TrainEvent("checkpoint", step, cfg.steps))
-    save_checkpoint()
+    if main:
+        save_checkpoint()
     seconds = time.perf_counter() - start - paused
     weights = out / "weights.safetensors"
     if was_cancelled:
         emit(TrainEvent("cancelled", step, cfg.steps, losses, message="cancelled; checkpoint kept"))
     else:
         net.eval()
-        save_weights(net, weights, {"arch": cfg.arch, "config": json.dumps(cfg.config),
-                                    "steps": str(step)})
+        if main:
+            save_weights(net, weights, {"arch": cfg.arch, "config": json.dumps(cfg.config),
+                                        "steps": str(step)})
         emit(TrainEvent("done", step, cfg.steps, losses, weights=str(weights)))
-    if ddp:
-        import torch.distributed as dist
-
+    barrier()  # the next stage (on any rank) starts from the weights rank 0 just wrote
+    if owned:
         dist.destroy_process_group()
     return FitResult(weights, step, seconds, was_cancelled,
                      sum(p.numel() for p in net.parameters()), device.type)
