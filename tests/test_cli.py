@@ -238,7 +238,7 @@ def test_eval_prints_the_grey_baseline(cli, tmp_path: Path):
     assert code == 2 and "no readable images" in err
 
 
-def test_bench_json_has_the_documented_keys(cli):
+def test_bench_json_has_the_documented_keys(cli, tiny_cards):
     # --quick: the same code and keys on a 0.75-MP JPEG (the 12-MP run takes tens of seconds
     # on 2 cores; its numbers belong in the README, not in a test).
     code, out, err = cli("bench", "--json", "--no-memory", "--quick", "--model",
@@ -251,6 +251,9 @@ def test_bench_json_has_the_documented_keys(cli):
     assert run["device"] == "cpu" and run["model"] == "tiny_mane2021_cnn" and run["params"] > 0
     assert run["jpeg_12mp_cold_s"] > 0 and run["jpeg_12mp_warm_s"] > 0
     assert set(run["hint_preview_ms"]) == {"256", "384", "512"}
+    # The preview runs the network as the app's live preview does (PREVIEW_SIZE, 128 px, or
+    # the card's working size if smaller).
+    assert run["preview_network_px"] == min(128, tiny_cards["tiny_mane2021_cnn"].working_size)
     assert set(run["forward_ms"]) == {"256", "512"}
 
 

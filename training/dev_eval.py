@@ -2,7 +2,7 @@
 shards by the recipe's fixed seed; never trained on, and not the val set).
 
 python training/dev_eval.py RECIPE.toml [--weights W] [--set key=value ...] [--hints N] [--n 300]
-                           [--source photos-320px]
+                           [--source photos-320px] [--working-size S] [--dev-recipe R.toml]
 `--set` overrides architecture config keys at inference (e.g. decode=class temperature=0.5).
 """
 
@@ -50,6 +50,8 @@ def main() -> int:
     ap.add_argument("--source", default="", help="only held-out photos of shards whose name "
                     "contains this (e.g. photos-320px: the scene photos)")
     ap.add_argument("--working-size", type=int, help="override the card's working size")
+    ap.add_argument("--dev-recipe", type=Path, help="take the dev split from this recipe "
+                    "(to compare models of different recipes on the same photos)")
     args = ap.parse_args()
     meta, stages = load_recipe(args.recipe)
     cfg = dict(stages[-1].config)
@@ -68,10 +70,11 @@ def main() -> int:
     card = card_from_dict({**meta, "version": "dev", "arch": stages[-1].arch, "config": cfg,
                            "normalisation": stages[-1].normalisation})
     model = LoadedModel(card, net, torch.device("cpu"))
-    images = dev_images(args.recipe, args.n, args.source)
+    images = dev_images(args.dev_recipe or args.recipe, args.n, args.source)
     for h in args.hints:
         r = evaluate(model, Path("dev"), h, images=images)
-        print(json.dumps({"set": args.set, "source": args.source, "size": card.working_size, "hints": h, "psnr": r.psnr, "grey_psnr": r.grey_psnr,
+        print(json.dumps({"set": args.set, "source": args.source, "size": card.working_size,
+                          "hints": h, "psnr": r.psnr, "grey_psnr": r.grey_psnr,
                           "colourfulness": r.colourfulness, "truth_colourfulness":
                           r.truth_colourfulness, "ciede2000": r.ciede2000, "n": r.images}),
               flush=True)

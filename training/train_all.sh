@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-RECIPES=(guided_unet mathur2023_gan dehghan2023_autoencoder mane2021_cnn roshana2023_pix2pix
+RECIPES=(guided_mobilenet guided_unet mathur2023_gan dehghan2023_autoencoder mane2021_cnn roshana2023_pix2pix
          roshana2023_resnet18_unet mahajan2022_cyclegan)
 for r in "${@:-${RECIPES[@]}}"; do
   "$PY" -m colorstudio.train "training/recipes/$r.toml" --threads 2

@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{r['device']}] model {r['model']} ({r['params'] / 1e6:.2f} M params)")
         print(f"  {r['jpeg_megapixels']:g}-MP synthetic JPEG, full resolution: "
               f"cold {r['jpeg_12mp_cold_s']:.2f} s, warm {r['jpeg_12mp_warm_s']:.2f} s")
-        print(f"  hint-to-preview: {r['hint_preview_ms']} ms;  forward: {r['forward_ms']} ms")
+        print(f"  hint-to-preview (network at {r['preview_network_px']} px): "
+              f"{r['hint_preview_ms']} ms;  forward: {r['forward_ms']} ms")
     if "memory" in res:
         mem = res["memory"]
         if "error" in mem and "tiff_50mp_16bit_peak_rss_mb" not in mem:

@@ -28,6 +28,9 @@ from .preprocess import Step, apply_steps
 
 # Our own outputs, never picked up again when a folder is opened or batch-colourised.
 OUTPUT_SUFFIXES = ("_colorized", "_compare")
+# Live hint previews run the network at this size (or the card's, if smaller); the full-size
+# job follows when the painting pauses. `colorstudio bench` measures the same path.
+PREVIEW_SIZE = 128
 
 
 class JobKind(str, Enum):

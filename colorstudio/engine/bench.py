@@ -6,7 +6,9 @@ machines, but a real scan's JPEG or TIFF decode (noise, grain, EXIF) can take lo
 
 * 12-MP JPEG (4000x3000 grey) colourised at full resolution, file to file: cold (model load
   included) and warm;
-* hint-to-preview latency: 10 hint points rendered and colourised at 256, 384 and 512 px;
+* hint-to-preview latency: a photo shown at 256, 384 and 512 px with 10 hint points,
+  colourised as the app's live preview does (network at `PREVIEW_SIZE`, the hint solve, the
+  edge-aware upsampling to the shown size);
 * network forward pass at 256 and 512 px (the live-hint budget of the default model);
 * peak memory (max RSS of a fresh process) colourising a 50-MP 16-bit TIFF.
 """
@@ -26,6 +28,7 @@ import torch
 
 from ..core.hints import HintPoint, HintSet
 from ..core.imageio import write_image
+from ..core.jobs import PREVIEW_SIZE
 from .batch import Colorizer
 from .models import ModelStore
 from .pipeline import colorize_l
@@ -75,11 +78,12 @@ def bench_device(device: str, model_id: str | None, store_dirs: list[Path] | Non
                                  for i in range(10)))
     preview = {}
     forward = {}
+    preview_size = min(PREVIEW_SIZE, card.working_size)  # what the app's live preview runs
     for s in (256, 384, 512):
         l_star = np.random.default_rng(0).uniform(10, 90, (s * 3 // 4, s)).astype(np.float32)
 
-        def run(l_star: np.ndarray = l_star, s: int = s) -> None:
-            colorize_l(model, l_star, hints if card.hints else None, size=s)
+        def run(l_star: np.ndarray = l_star) -> None:
+            colorize_l(model, l_star, hints if card.hints else None, size=preview_size)
             sync()
 
         run()
@@ -103,6 +107,7 @@ def bench_device(device: str, model_id: str | None, store_dirs: list[Path] | Non
         "jpeg_12mp_cold_s": round(cold, 3),
         "jpeg_12mp_warm_s": round(warm, 3),
         "hint_preview_ms": preview,
+        "preview_network_px": preview_size,
         "forward_ms": forward,
     }
 

@@ -76,6 +76,8 @@ class ModelStore:
                                  f"'{card.arch}' architecture ({exc})") from exc
             load_weights(net, card.weights_path, card.sha256 if verify else None)  # type: ignore[arg-type]
             net.eval().to(device)
+            if net.channels_last:  # MobileNet-style (depthwise) convolutions run faster so
+                net.to(memory_format=torch.channels_last)
             lm = LoadedModel(card, net, device)
             self._loaded[key] = lm
             return lm

@@ -17,6 +17,7 @@ class ColorNet(nn.Module):
     arch_id: str = ""
     output: str = "ab"
     uses_hints: bool = False
+    channels_last: bool = False  # the engine stores the weights channels-last (faster)
 
     def predict(
         self,

@@ -49,6 +49,8 @@ def grey_srgb(l_norm: torch.Tensor) -> torch.Tensor:
 
 @register_arch("guided_mobilenet", GuidedMobileNetConfig)
 class GuidedMobileNet(BinnedGuidedNet):
+    channels_last = True
+
     def __init__(self, cfg: GuidedMobileNetConfig) -> None:
         super().__init__()
         self.cfg = cfg

@@ -32,7 +32,8 @@ class _UnetBlock(nn.Module):
         cin = outer if cin is None else cin
         down = [nn.Conv2d(cin, inner, 4, 2, 1, bias=False)]
         if outermost:
-            up: list[nn.Module] = [nn.ReLU(True), nn.ConvTranspose2d(inner * 2, cout or outer, 4, 2, 1),
+            up: list[nn.Module] = [nn.ReLU(True),
+                                   nn.ConvTranspose2d(inner * 2, cout or outer, 4, 2, 1),
                                    nn.Tanh()]
             model = down + [sub] + up
         elif innermost:

@@ -37,13 +37,11 @@ from .jobs import Job, JobTracker
 from .models_room import ModelsRoom
 from .photos import MAX_RECENT, THUMB, PhotosController, expand_paths, prepare
 from .preprocess_panel import PreprocessPanel
+from ..core.jobs import PREVIEW_SIZE
 from .services import AppServices
 
 __all__ = ["MAX_RECENT", "PREVIEW_SIZE", "THUMB", "MainWindow", "expand_paths"]
 log = logging.getLogger(__name__)
-# Live previews run the network at this size (or the card's, if smaller): a 32-wide U-Net at
-# 128 px is ~4x cheaper than at 256. The full-size job follows when the painting pauses.
-PREVIEW_SIZE = 128
 
 
 class MainWindow(WindowChrome, ModelsRoom, QMainWindow):
