@@ -72,12 +72,12 @@ def main() -> int:
                     (120, 80, 50)),
          HintStroke(((w * 0.32, h * 0.62), (w * 0.45, h * 0.72)), 10, (60, 90, 160))))
     window.set_colour((196, 120, 60))
-    window._hints_edited(hints, "Screenshot hints")  # the canvas tools' own entry point
+    window.hints._hints_edited(hints, "Screenshot hints")  # the canvas tools' own entry point
     window.colourise()
     wait_for(window.resultShown)
     window.canvas.divider = 0.42
-    window._hovered(w * 0.55, h * 0.5)  # as if the cursor rested on the cup
-    window._update_suggestions()
+    window.hints._hovered(w * 0.55, h * 0.5)  # as if the cursor rested on the cup
+    window.hints._update_suggestions()
     settle()
     window.grab().save(str(args.out / f"main_split_hints{suffix}.png"))
 
