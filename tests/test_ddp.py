@@ -32,6 +32,8 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from test_train import _colour
+
 from colorstudio.engine.tiny import TINY_CONFIGS
 
 HOOK = '''
@@ -63,15 +65,6 @@ if _root and _log:
 '''
 
 STEP_RE = re.compile(r"\] step (\d+)/\d+ (.*?) \d+ img/s")
-
-
-def _colour(seed: int, size: int = 40) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    f = rng.uniform(3, 9, 3)
-    rgb = np.stack([0.5 + 0.45 * np.sin(xx / f[0] + seed), 0.5 + 0.45 * np.cos(yy / f[1]),
-                    0.5 + 0.45 * np.sin((xx - yy) / f[2])], -1)
-    return (rgb * 255).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_cli import _colour_folder
 from uihelpers import make_window, no_thread_leak  # noqa: F401 - autouse fixture
 
 from colorstudio.cli import main
@@ -35,16 +36,6 @@ def cli(tiny_models: Path, capsys):
         return code, out, err
 
     return run
-
-
-def _colour_folder(folder: Path, n: int = 3) -> Path:
-    folder.mkdir(parents=True)
-    for i in range(n):
-        yy, xx = np.mgrid[0:60, 0:80].astype(np.float32)
-        rgb = np.stack([0.5 + 0.4 * np.sin(xx / (4 + i)), 0.5 + 0.4 * np.cos(yy / 6),
-                        0.5 + 0.4 * np.sin((xx + yy) / 9)], -1)
-        Image.fromarray((rgb * 255).astype(np.uint8)).save(folder / f"c{i}.png")
-    return folder
 
 
 # --------------------------------------------------------------------------- eval, bench
