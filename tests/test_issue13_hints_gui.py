@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, QRectF, QSizeF, Qt
+from test_issue13_hints import _scene
 from uihelpers import make_window, no_thread_leak, write_grey  # noqa: F401 - autouse fixture
 
 from colorstudio.cli import main
@@ -47,17 +48,6 @@ def _settled(win) -> bool:  # noqa: ANN001
     d = win.current
     return (d is not None and d.result is not None and d.result_key == d.key(win.model_id)
             and not win._jobs)
-
-
-def _scene(path: Path) -> Path:
-    """Two objects on a mid-grey ground: a bright disc centred at (50, 40) and a dark square
-    centred at (150, 85); 200 x 120."""
-    yy, xx = np.mgrid[0:120, 0:200].astype(np.float32)
-    g = np.full((120, 200), 0.5, np.float32)
-    g[(xx - 50) ** 2 + (yy - 40) ** 2 < 18 ** 2] = 0.85
-    g[70:100, 135:165] = 0.25
-    Image.fromarray((g * 255).astype(np.uint8), "L").save(path)
-    return path
 
 
 def _hue(rgb: tuple[int, int, int]) -> float:
