@@ -67,6 +67,21 @@ def colour_scene(height: int, width: int, seed: int = 0) -> np.ndarray:
 
 
 @pytest.fixture
+def cli(tiny_models: Path, capsys):
+    """Run `colorstudio --models-dir <tiny> ARGS...` in-process -> (exit code, stdout, stderr)."""
+    from colorstudio.cli import main
+
+    def run(*args: str, models: Path | None = None) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(["--models-dir", str(models or tiny_models), *map(str, args)])
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
 def make_grey():
     return grey_scene
 

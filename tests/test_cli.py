@@ -39,20 +39,6 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture
-def cli(tiny_models: Path, capsys):
-    """Run `colorstudio --models-dir <tiny> ARGS...` in-process -> (exit code, stdout, stderr)."""
-
-    def run(*args: str, models: Path | None = None) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main(["--models-dir", str(models or tiny_models), *map(str, args)])
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return code, out, err
-
-    return run
-
-
 def test_colorize_one_file_writes_beside_it(cli, tmp_path: Path):
     src = _grey(tmp_path / "photo.png")
     before = _digest(src)

@@ -127,7 +127,7 @@ def test_sidecar_save_and_load(tmp_path: Path):
     hs = HintSet.from_json(EXAMPLE)
     save_hints(hs, sidecar_path(img))
     written = json.loads(sidecar_path(img).read_text())
-    assert written["version"] == 2 and written["coordinates"] == "original"
+    assert written["version"] == 3 and written["coordinates"] == "original"
     assert {k: written[k] for k in ("points", "strokes")} == EXAMPLE
     assert load_hints(sidecar_path(img)) == hs
     assert [p.name for p in tmp_path.iterdir()] == ["photo.hints.json"]  # no temp file left

@@ -18,8 +18,9 @@ from PIL import Image
 from colorstudio.cli import main
 from colorstudio.core.color import rgb_to_lab
 from colorstudio.core.errors import HintsError
-from colorstudio.core.hints import (HintPoint, HintSet, HintsFile, HintStroke, load_hints,
-                                    load_sidecar, rgb_chroma, save_sidecar, sidecar_path)
+from colorstudio.core.hints import (SIDECAR_VERSION, HintPoint, HintSet, HintsFile, HintStroke,
+                                    load_hints, load_sidecar, rgb_chroma, save_sidecar,
+                                    sidecar_path)
 from colorstudio.core.preprocess import Geometry, Step, apply_geometry, steps_to_json
 
 H, W = 90, 140
@@ -97,12 +98,12 @@ def test_sidecar_v2_keeps_hints_in_original_coordinates_with_the_recipe(tmp_path
     side = sidecar_path(tmp_path / "photo.tif")
     save_sidecar(side, hints, steps, (W, H))
     doc = json.loads(side.read_text())
-    assert doc["format"] == "colorstudio-hints" and doc["version"] == 2
+    assert doc["format"] == "colorstudio-hints" and doc["version"] == SIDECAR_VERSION == 3
     assert doc["coordinates"] == "original" and doc["image"] == {"width": W, "height": H}
     assert doc["preprocessing"] == steps_to_json(steps)
     assert doc["points"] == [{"x": 30.5, "y": 20.25, "radius": 4, "rgb": [200, 40, 40]}]
     back = load_sidecar(side)
-    assert back == HintsFile(hints, steps, (W, H), 2)
+    assert back == HintsFile(hints, steps, (W, H), SIDECAR_VERSION)
     assert load_hints(side) == hints  # what the engine and the CLI read
     assert "painted with rotate90(k=1), rotate(angle=3), crop(" in back.describe()
     assert [p.name for p in tmp_path.iterdir()] == ["photo.hints.json"]
@@ -127,7 +128,7 @@ def test_hints_painted_on_another_size_are_scaled_onto_the_photo() -> None:
 
 
 @pytest.mark.parametrize("doc,fragment", [
-    ({"format": "colorstudio-hints", "version": 3, "points": []}, "newer ColorStudio"),
+    ({"format": "colorstudio-hints", "version": 4, "points": []}, "newer ColorStudio"),
     ({"version": "2", "points": []}, "'version' must be an integer"),
     ({"version": 0, "points": []}, "unknown hints format version"),
     ({"format": "something-else", "version": 2}, "not a ColorStudio hints file"),

@@ -310,7 +310,8 @@ def test_hints_land_where_they_were_placed_in_original_coordinates(tiny_store):
         uses_hints = True
 
         def predict(self, l, hint_ab=None, hint_mask=None):
-            assert hint_ab is not None and hint_mask is not None
+            if hint_ab is None:  # the pipeline's hint-free pass: no colour of its own
+                return torch.zeros_like(l).repeat(1, 2, 1, 1)
             return hint_ab * hint_mask  # already in ab / 110
 
     card = tiny_store.card("tiny_guided_unet")

@@ -36,6 +36,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--model", help="model id (default: the default model)")
     p.add_argument("--hints", type=Path, help="hints JSON (default: <stem>.hints.json beside "
                                                "each input, when present)")
+    p.add_argument("--strength", type=float, metavar="S",
+                   help="colour strength from 0 (cautious) to 1 (vivid); 0.5 is the model's own "
+                        "(default: the hints file's, else 0.5)")
+    p.add_argument("--reference", type=Path, metavar="FILE",
+                   help="a colour photo of the same scene, street, room or uniform: its colours "
+                        "guide the result (default: the hints file's reference, if any)")
     p.add_argument("--size", type=int, help="working size (longer side) for the network")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--format", default="same",
@@ -113,13 +119,23 @@ def run(args: argparse.Namespace) -> int:
             return _err("--workers needs --cluster")
         if args.workers < 1:
             return _err("--workers must be at least 1")
+    if args.strength is not None and not 0.0 <= args.strength <= 1.0:
+        return _err("--strength must be between 0 (cautious) and 1 (vivid)")
     hints = None
+    strength, reference = args.strength, args.reference
     notes: list[str] = []
     if args.hints:
         hints_file = load_sidecar(args.hints)
         hints = hints_file.hints
+        strength = hints_file.strength if strength is None else strength
+        if reference is None:
+            reference = hints_file.reference_path(args.hints)
         note = _recipe_note(args.hints.name, hints_file)
         notes += [note] if note else []
+    if reference is not None:
+        from ..core.reference import read_reference
+
+        read_reference(reference)  # a missing or unreadable reference: one line, before any work
     # On a cluster the workers pick their own device; here the weights are only checked.
     colorizer = Colorizer(ModelStore(args.models_dir),
                           "cpu" if cluster and not args.dry_run else args.device)
@@ -165,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     file_kwargs = {"hints": hints, "size": args.size, "max_pixels": args.max_pixels,
                    "quality": args.quality, "depth": args.depth,
                    "compression": args.compression, "badge": args.badge,
-                   "hints_path": args.hints}
+                   "hints_path": args.hints, "strength": strength, "reference": reference}
     if cluster and not args.dry_run:
         outcomes = _run_on_cluster(cluster, args, jobs, card.id, report, show, file_kwargs)
     else:

@@ -13,6 +13,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--model")
     p.add_argument("--hints", type=int, default=0, help="ground-truth hint points per image")
+    p.add_argument("--strength", type=float, default=0.5,
+                   help="colour strength, 0 (cautious) to 1 (vivid); 0.5 is the model's own")
+    p.add_argument("--reference", choices=["shifted-truth"],
+                   help="give each photo a reference: a shifted, cropped copy of its original")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true")
     return p
@@ -26,12 +30,19 @@ def run(args: argparse.Namespace) -> int:
     if not args.data.is_dir():
         print(f"colorstudio: error: {args.data} is not a folder", file=sys.stderr)
         return 2
+    if not 0.0 <= args.strength <= 1.0:
+        print("colorstudio: error: --strength must be between 0 and 1", file=sys.stderr)
+        return 2
     col = Colorizer(ModelStore(args.models_dir), args.device)
-    rep = evaluate(col.model(args.model), args.data, args.hints)
+    rep = evaluate(col.model(args.model), args.data, args.hints, strength=args.strength,
+                   reference=args.reference or "")
     if args.json:
         print(json.dumps(rep.as_dict(), indent=2))
     else:
-        print(f"model {rep.model} on {rep.images} images of {rep.dataset}, {rep.hints} hints")
+        extra = (f", strength {rep.strength:.2f}" if rep.strength != 0.5 else "") + (
+            f", reference: {rep.reference}" if rep.reference else "")
+        print(f"model {rep.model} on {rep.images} images of {rep.dataset}, {rep.hints} hints"
+              f"{extra}")
         # The truth's colourfulness beside the model's: the yardstick, measured in this run
         # on these photos (a fixed number in a text would not fit another folder).
         print(f"  PSNR {rep.psnr:.2f} dB   SSIM {rep.ssim:.4f}   CIEDE2000 {rep.ciede2000:.2f}   "

@@ -51,52 +51,83 @@ def guided_upsample(ab_low: np.ndarray, l_low: np.ndarray, l_full: np.ndarray,
     return out
 
 
+class HintSolve:
+    """The edge-aware system of a photo's hints (Levin, Lischinski and Weiss, SIGGRAPH 2004,
+    "Colorization using Optimization"), factorised once, solved for any target.
+
+    For a target t at the hinted pixels and a prior x0 everywhere, the field x minimises
+
+        sum_(p,q neighbours) w_pq (x_p - x_q)^2 + decay * sum_p (x_p - x0_p)^2
+            + weight * sum_(p hinted) (x_p - t_p)^2,
+        w_pq = exp(-(L_p - L_q)^2 / (2 sigma^2)),
+
+    one sparse symmetric solve on the 4-neighbour grid: neighbouring pixels of similar
+    lightness get similar values, a strong lightness edge stops the spread, and `decay` pulls
+    x back to the prior with (edge-aware) distance from the hints. l_star (h, w) L*,
+    hint_mask (h, w) 0/1. Sized for a few hundred pixels a side.
+    """
+
+    def __init__(self, l_star: np.ndarray, hint_mask: np.ndarray, sigma: float = 2.0,
+                 decay: float = 1e-5, weight: float = 100.0) -> None:
+        import scipy.sparse as sp
+        from scipy.sparse.linalg import splu
+
+        h, w = l_star.shape
+        self.shape = (h, w)
+        self.hinted = np.asarray(hint_mask).reshape(-1) > 0
+        self.weight, self.decay = weight, decay
+        self._lu = None
+        if not self.hinted.any():
+            return
+        n = h * w
+        idx = np.arange(n).reshape(h, w)
+        l64 = np.asarray(l_star, np.float64)
+        rows, cols, vals = [], [], []
+        for dy, dx in ((0, 1), (1, 0)):
+            p, q = idx[: h - dy, : w - dx].ravel(), idx[dy:, dx:].ravel()
+            dl = (l64[: h - dy, : w - dx] - l64[dy:, dx:]).ravel()
+            wt = np.exp(-dl * dl / (2 * sigma * sigma))
+            rows += [p, q]
+            cols += [q, p]
+            vals += [-wt, -wt]
+        lap = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                            shape=(n, n))
+        degree = -np.asarray(lap.sum(axis=1)).ravel()
+        system = lap + sp.diags(degree + decay + weight * self.hinted, format="csc")
+        self._lu = splu(system, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+
+    def solve(self, target: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
+        """x (h, w, c) for `target` (h, w, c) at the hinted pixels and `prior` (default 0)."""
+        h, w = self.shape
+        c = target.shape[-1]
+        if self._lu is None:
+            return (np.zeros((h, w, c), np.float32) if prior is None
+                    else np.asarray(prior, np.float32))
+        hinted = (self.weight * self.hinted)[:, None]
+        rhs = np.asarray(target, np.float64).reshape(h * w, c) * hinted
+        if prior is not None:
+            rhs += self.decay * np.asarray(prior, np.float64).reshape(h * w, c)
+        return self._lu.solve(rhs).reshape(h, w, c).astype(np.float32)
+
+    def influence(self) -> np.ndarray:
+        """(h, w) in [0, 1]: how much the hints decide each pixel (the solution for t = 1)."""
+        return np.clip(self.solve(np.ones((*self.shape, 1)))[..., 0], 0.0, 1.0)
+
+    def correct(self, ab: np.ndarray, hint_ab: np.ndarray) -> np.ndarray:
+        """`ab` (h, w, 2) made to agree with `hint_ab` (h, w, 2) at the hinted pixels: their
+        disagreement is spread along the photo's edges, so a hint's colour is kept and far
+        from every hint the prediction stands."""
+        return (ab + self.solve(hint_ab - ab)).astype(np.float32)
+
+
 def propagate_hints(l_star: np.ndarray, ab: np.ndarray, hint_ab: np.ndarray,
                     hint_mask: np.ndarray, sigma: float = 2.0, decay: float = 1e-5,
                     weight: float = 100.0) -> np.ndarray:
-    """Make a prediction agree with the user's hints, spreading each correction along the photo.
-
-    The network already sees the hints, but it honours them only approximately and only as far
-    as its receptive field and its training reach. Here the hints' disagreement with the
-    prediction, r = hint_ab - ab at hinted pixels, is spread over the image the way Levin,
-    Lischinski and Weiss (SIGGRAPH 2004, "Colorization using Optimization") spread colours:
-    neighbouring pixels of similar lightness get similar corrections. The correction field
-    minimises
-
-        sum_(p,q neighbours) w_pq (r_p - r_q)^2 + decay * sum_p r_p^2
-            + weight * sum_(p hinted) (r_p - (hint_ab_p - ab_p))^2,
-        w_pq = exp(-(L_p - L_q)^2 / (2 sigma^2)),
-
-    one sparse symmetric solve (4-neighbour grid) for both chroma channels. `decay` lets a
-    correction fade with (edge-aware) distance, so far away from every hint the network's own
-    prediction stands. l_star (h, w) L*, ab and hint_ab (h, w, 2) Lab units, hint_mask (h, w)
-    0/1. Sized for a few hundred pixels a side (the pipeline runs it at most at 128 px).
-    """
-    import scipy.sparse as sp
-    from scipy.sparse.linalg import splu
-
-    h, w = l_star.shape
-    m = np.asarray(hint_mask).reshape(-1) > 0
-    if not m.any():
+    """Make a prediction agree with the user's hints, spreading each correction along the
+    photo (`HintSolve.correct`). l_star (h, w), ab and hint_ab (h, w, 2), hint_mask (h, w)."""
+    if not (np.asarray(hint_mask) > 0).any():
         return np.asarray(ab, np.float32)
-    n = h * w
-    idx = np.arange(n).reshape(h, w)
-    l64 = np.asarray(l_star, np.float64)
-    rows, cols, vals = [], [], []
-    for dy, dx in ((0, 1), (1, 0)):
-        p, q = idx[: h - dy, : w - dx].ravel(), idx[dy:, dx:].ravel()
-        dl = (l64[: h - dy, : w - dx] - l64[dy:, dx:]).ravel()
-        wt = np.exp(-dl * dl / (2 * sigma * sigma))
-        rows += [p, q]
-        cols += [q, p]
-        vals += [-wt, -wt]
-    lap = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                        shape=(n, n))
-    degree = -np.asarray(lap.sum(axis=1)).ravel()
-    system = lap + sp.diags(degree + decay + weight * m, format="csc")
-    target = (np.asarray(hint_ab, np.float64) - ab).reshape(n, 2) * (weight * m)[:, None]
-    lu = splu(system, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
-    return (ab + lu.solve(target).reshape(h, w, 2)).astype(np.float32)
+    return HintSolve(l_star, hint_mask, sigma, decay, weight).correct(ab, hint_ab)
 
 
 def lab_to_rgb_fast(l_star: np.ndarray, ab: np.ndarray) -> np.ndarray:

@@ -5,15 +5,19 @@ covers [0, width] x [0, height]), whatever preprocessing is applied: `HintSet.to
 `HintSet.to_original` map them through the geometric steps (`core.preprocess.Geometry`:
 quarter turns, straightening, crops) for display and inference.
 
-Sidecar `<stem>.hints.json`, version 2 (what `save_sidecar` writes):
-    {"format": "colorstudio-hints", "version": 2, "coordinates": "original",
+Sidecar `<stem>.hints.json`, version 3 (what `save_sidecar` writes):
+    {"format": "colorstudio-hints", "version": 3, "coordinates": "original",
      "image": {"width": 4000, "height": 3000},          # the photo they were painted on
      "preprocessing": [{"op": "rotate90", "k": 1}, ...], # the recipe they were painted with
      "points": [{"x": 10, "y": 20, "radius": 2, "rgb": [r, g, b]}],
-     "strokes": [{"points": [[x, y], ...], "width": 6, "rgb": [r, g, b]}]}
-"image" and "preprocessing" are optional. Version 1 (ColorStudio before format versions) is
-the bare {"points": [...], "strokes": [...]} object, also in original-image coordinates, with
-no recipe; it is still read. A newer version is refused with a one-line message.
+     "strokes": [{"points": [[x, y], ...], "width": 6, "rgb": [r, g, b]}],
+     "strength": 0.5,                                    # colour strength, 0 cautious .. 1 vivid
+     "reference": "street-1952.jpg"}                     # a colour photo guiding the colours
+"image", "preprocessing", "strength" and "reference" (relative to the photo's folder, or
+absolute) are optional; version 2 is the same without the last two. Version 1 (ColorStudio
+before format versions) is the bare {"points": [...], "strokes": [...]} object, also in
+original-image coordinates, with no recipe; it is still read. A newer version is refused
+with a one-line message.
 
 Only the chroma (a*, b*) of a picked colour is used; lightness always comes from the photo.
 Undo, redo and erase are list operations on an immutable `HintSet`.
@@ -38,7 +42,9 @@ from .preprocess import GEOMETRIC, Geometry, Step, describe, steps_from_json, st
 
 GEOMETRIC_OPS = GEOMETRIC  # the steps that move pixels (and so hints)
 SIDECAR_FORMAT = "colorstudio-hints"
-SIDECAR_VERSION = 2
+SIDECAR_VERSION = 3
+# Colour strength: 0 cautious .. 0.5 the model's own decoding .. 1 vivid (`ColorNet.run`).
+DEFAULT_STRENGTH = 0.5
 MAX_HINTS_BYTES = 4 * 1024 * 1024
 MAX_ITEMS = 10_000
 MAX_STROKE_POINTS = 100_000
@@ -280,6 +286,12 @@ class HintsFile:
     steps: tuple[Step, ...] = ()  # the preprocessing recipe (all steps, not only geometry)
     image_size: tuple[int, int] | None = None  # (width, height) of the photo, if recorded
     version: int = SIDECAR_VERSION
+    strength: float = DEFAULT_STRENGTH
+    reference: str = ""  # a colour photo guiding the colours, as written in the file
+
+    def reference_path(self, photo: Path) -> Path | None:
+        """The reference photo's path, relative ones taken from the photo's folder."""
+        return Path(photo).parent / self.reference if self.reference else None
 
     def for_image(self, height: int, width: int) -> tuple[HintSet, str | None]:
         """The hints for a photo of this size, and a note when they were painted on one of
@@ -302,6 +314,10 @@ class HintsFile:
             doc["image"] = {"width": int(self.image_size[0]), "height": int(self.image_size[1])}
         doc["preprocessing"] = steps_to_json(self.steps)
         doc.update(self.hints.to_json())
+        if self.strength != DEFAULT_STRENGTH:
+            doc["strength"] = round(float(self.strength), 4)
+        if self.reference:
+            doc["reference"] = self.reference
         return doc
 
     @classmethod
@@ -322,6 +338,8 @@ class HintsFile:
         known = {"format", "version", "points", "strokes"}
         if version >= 2:
             known |= {"coordinates", "image", "preprocessing"}
+        if version >= 3:
+            known |= {"strength", "reference"}
         unknown = set(data) - known
         if unknown:
             raise HintsError(f"unknown entries {', '.join(sorted(map(str, unknown)))} in a "
@@ -341,8 +359,15 @@ class HintsFile:
             steps = steps_from_json(data.get("preprocessing", []))
         except ColorStudioError as exc:
             raise HintsError(f"preprocessing: {exc}") from exc
+        strength = data.get("strength", DEFAULT_STRENGTH)
+        if (isinstance(strength, bool) or not isinstance(strength, (int, float))
+                or not 0.0 <= strength <= 1.0):
+            raise HintsError(f"'strength' must be a number from 0 to 1, got {strength!r}")
+        reference = data.get("reference", "")
+        if not isinstance(reference, str) or len(reference) > 4096 or "\0" in reference:
+            raise HintsError("'reference' must be a file name or path")
         hints = HintSet.from_json({k: data[k] for k in ("points", "strokes") if k in data})
-        return cls(hints, steps, size, version)
+        return cls(hints, steps, size, version, float(strength), reference)
 
     def describe(self) -> str:
         """e.g. '3 hints (painted with rotate90(k=1), crop(...))'."""
@@ -375,10 +400,13 @@ def load_hints(path: Path) -> HintSet:
 
 
 def save_sidecar(path: Path, hints: HintSet, steps: tuple[Step, ...] | list[Step] = (),
-                 image_size: tuple[int, int] | None = None) -> None:
-    """Write a version-2 hints file atomically (temp name, then rename). `steps` is the
-    recipe the hints were painted with, `image_size` the photo's (width, height)."""
-    doc = HintsFile(hints, tuple(steps), image_size).to_json()
+                 image_size: tuple[int, int] | None = None,
+                 strength: float = DEFAULT_STRENGTH, reference: str = "") -> None:
+    """Write a hints file atomically (temp name, then rename). `steps` is the recipe the
+    hints were painted with, `image_size` the photo's (width, height); `strength` and
+    `reference` as in `HintsFile`."""
+    doc = HintsFile(hints, tuple(steps), image_size, strength=strength,
+                    reference=reference).to_json()
     atomic_write_text(Path(path), json.dumps(doc, indent=1))
 
 

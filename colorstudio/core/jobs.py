@@ -22,9 +22,10 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .cards import ModelCard
-from .hints import HintSet
+from .hints import DEFAULT_STRENGTH, HintSet
 from .imageio import READ_FORMATS
 from .preprocess import Step, apply_steps
+from .uncertainty import Distribution
 
 # Our own outputs, never picked up again when a folder is opened or batch-colourised.
 OUTPUT_SUFFIXES = ("_colorized", "_compare")
@@ -151,6 +152,9 @@ class ColorizeRequest:
     # Run on the worker with the uint8 result (e.g. build display images off the GUI thread).
     display: Callable[[np.ndarray], Any] | None = None
     source: PreprocessedL | None = None
+    strength: float = DEFAULT_STRENGTH  # colour strength, 0 cautious .. 1 vivid
+    reference: Path | None = None  # a colour photo whose colours guide the result
+    solve_size: int | None = None  # the hint solve's size (None: the full-quality default)
 
     def processed_l(self) -> np.ndarray:
         """The L* the model sees (worker side)."""
@@ -173,11 +177,19 @@ class ColorizeResult:
     device: str = ""  # where it ran: "cpu", "cuda", ...
     hints: HintSet | None = None  # the view-space hints it was made with
     size: int | None = None  # the request's working size; None = the card's (full result)
+    strength: float = DEFAULT_STRENGTH
+    reference: Path | None = None
+    # The model's own ab distribution (models with an ab-bin head; for suggestions and the
+    # uncertainty view) and how much the hints decide each pixel (None without hints).
+    distribution: Distribution | None = None
+    influence: np.ndarray | None = None
 
     @property
     def nbytes(self) -> int:
         """Memory held by the arrays (the display pyramid is about as large as rgb8)."""
-        return int(self.rgb.nbytes + 2 * self.rgb8.nbytes + self.l_star.nbytes)
+        extra = (self.distribution.nbytes if self.distribution is not None else 0) + (
+            self.influence.nbytes if self.influence is not None else 0)
+        return int(self.rgb.nbytes + 2 * self.rgb8.nbytes + self.l_star.nbytes + extra)
 
 
 @dataclass(frozen=True)
@@ -198,6 +210,8 @@ class ExportItem:
     compare: Path | None = None  # also write a side-by-side before|after image here
     compression: str = "deflate"  # TIFF: none, lzw or deflate (as `colorize --compression`)
     result: ColorizeResult | None = None
+    strength: float | None = None  # None: the sidecar's (as `colorize_file`)
+    reference: Path | None = None
 
 
 @dataclass

@@ -144,6 +144,9 @@ class Provenance:
     document_id: str = field(default_factory=lambda: f"xmp.did:{uuid.uuid4()}")
     source_document_id: str = ""  # the original's xmpMM:DocumentID, when it had one
     badge: bool = False
+    strength: float = 0.5  # colour strength: 0 cautious .. 0.5 the model's own .. 1 vivid
+    reference_name: str = ""  # a colour photo whose colours guided the result
+    reference_sha256: str = ""
 
     def __post_init__(self) -> None:
         if not self.software:
@@ -273,6 +276,8 @@ def build_xmp(prov: Provenance, original_xmp: str = "") -> str:
     params = f"colourised with {prov.model_id} {prov.model_version}"
     if prov.hints_count:
         params += f" and {prov.hints_count} colour hints"
+    if prov.reference_name:
+        params += f", guided by the colours of {prov.reference_name}"
     source_doc = prov.source_document_id or f"urn:sha256:{prov.source_sha256}"
     ours = f"""
    <Iptc4xmpExt:DigitalSourceType>{DIGITAL_SOURCE_TYPE}</Iptc4xmpExt:DigitalSourceType>
@@ -305,7 +310,10 @@ def build_xmp(prov: Provenance, original_xmp: str = "") -> str:
    <colorstudio:HintsCount>{int(prov.hints_count)}</colorstudio:HintsCount>
    <colorstudio:HintsSHA256>{e(prov.hints_sha256)}</colorstudio:HintsSHA256>
    <colorstudio:HintsSource>{e(prov.hints_source)}</colorstudio:HintsSource>
-   <colorstudio:VisibleBadge>{'True' if prov.badge else 'False'}</colorstudio:VisibleBadge>"""
+   <colorstudio:VisibleBadge>{'True' if prov.badge else 'False'}</colorstudio:VisibleBadge>
+   <colorstudio:ColourStrength>{float(prov.strength):.2f}</colorstudio:ColourStrength>
+   <colorstudio:ReferenceName>{e(prov.reference_name)}</colorstudio:ReferenceName>
+   <colorstudio:ReferenceSHA256>{e(prov.reference_sha256)}</colorstudio:ReferenceSHA256>"""
     xmlns = " ".join(f'xmlns:{p}="{u}"' for p, u in NS.items() if p not in ("x", "rdf"))
     body = "\n   ".join(carried)
     return (
@@ -396,7 +404,8 @@ class FileMetadata:
 
 
 _CS_FIELDS = ("SourceName", "SourceSHA256", "ModelID", "ModelVersion", "WeightsSHA256",
-              "HintsCount", "HintsSHA256", "HintsSource", "VisibleBadge")
+              "HintsCount", "HintsSHA256", "HintsSource", "VisibleBadge", "ColourStrength",
+              "ReferenceName", "ReferenceSHA256")
 _DESCRIPTIVE = [
     ("dc", "title"), ("dc", "description"), ("dc", "creator"), ("dc", "rights"),
     ("dc", "subject"), ("photoshop", "DateCreated"), ("photoshop", "Credit"),
@@ -558,6 +567,12 @@ def format_info(meta: FileMetadata) -> str:
         lines.append(f"  Colour hints: {hc}" + (
             f" from {p.get('HintsSource', '?')} (SHA-256 {p.get('HintsSHA256', '?')})"
             if str(hc) not in ("0", "") else ""))
+    if p.get("ColourStrength"):
+        lines.append(f"  Colour strength: {p['ColourStrength']} (0 cautious, 0.5 the model's "
+                     "own, 1 vivid)")
+    if p.get("ReferenceName"):
+        lines.append(f"  Reference photo: {p['ReferenceName']} "
+                     f"(SHA-256 {p.get('ReferenceSHA256', '?')})")
     if p.get("VisibleBadge"):
         lines.append(f"  Visible badge: {'yes' if p['VisibleBadge'] == 'True' else 'no'}")
     for ev in p.get("History", []):

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import io
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,7 +29,7 @@ from ..core.cards import ModelCard, sha256_file
 from ..core.color import l_to_grey
 from ..core.compose import lab_to_rgb_fast
 from ..core.errors import CancelledError, ColorStudioError, ImageWriteError
-from ..core.hints import HintSet, load_hints, sidecar_path
+from ..core.hints import DEFAULT_STRENGTH, HintSet, load_sidecar, sidecar_path
 from ..core.imageio import (DEFAULT_MAX_PIXELS, READ_FORMATS, TEMP_PREFIX, WRITE_FORMATS,
                             LoadedImage, add_badge, atomic_write_bytes, exif_without_orientation,
                             output_depth, read_image, srgb_profile, write_image)
@@ -35,6 +37,7 @@ from ..core.jobs import ColorizeRequest, scaled_hints
 from ..core.jobs import ColorizeResult as JobResult
 from ..core.metadata import (MetadataError, Provenance, build_xmp, embed, hints_digest,
                              read_file_metadata, read_original_metadata)
+from ..core.reference import read_reference, reference_hints
 from ..core.preprocess import (GEOMETRIC, Geometry, Step, apply_geometry, apply_steps,
                                describe, steps_to_json)
 from .device import pick_device
@@ -167,6 +170,8 @@ class Colorizer:
         self.store = store or ModelStore()
         self.device = pick_device(device)
         self._on_cpu: set[str] = set()  # model ids that ran out of GPU memory in this job
+        self._lock = threading.Lock()
+        self._references: dict[tuple, HintSet] = {}  # see reference_hints
 
     def model(self, model_id: str | None) -> LoadedModel:
         return self.store.load(model_id, self.device)
@@ -175,12 +180,34 @@ class Colorizer:
         """A new job begins: forget which models ran out of GPU memory in the last one."""
         self._on_cpu.clear()
 
+    def reference_hints(self, path: Path, l_star: np.ndarray) -> HintSet:
+        """The hints a reference photo gives `l_star` (Welsh et al. matching), remembered for
+        the last few (photo, reference) pairs: live previews ask again at every stroke."""
+        path = Path(path)
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise ColorStudioError(f"{path.name}: reference photo not found") from exc
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, l_star.shape,
+               hashlib.blake2b(np.ascontiguousarray(l_star).tobytes(), digest_size=16).digest())
+        with self._lock:
+            if key in self._references:
+                return self._references[key]
+        found = reference_hints(l_star, read_reference(path))
+        with self._lock:
+            self._references[key] = found
+            while len(self._references) > 4:
+                self._references.pop(next(iter(self._references)))
+        return found
+
     def _run(self, img: LoadedImage, model_id: str | None, hints: HintSet | None,
              size: int | None, progress: Callable[[float, str], None] | None,
-             cancel: Callable[[], bool] | None
+             cancel: Callable[[], bool] | None, strength: float = DEFAULT_STRENGTH,
+             reference: Path | None = None, solve_size: int | None = None
              ) -> tuple[np.ndarray, ColorizeResult, LoadedModel]:
         """GPU out of memory is handled once per job: after the first fallback the model runs
-        on the CPU for the rest of the job (`start_job` begins a new one)."""
+        on the CPU for the rest of the job (`start_job` begins a new one). `reference`: a
+        colour photo whose matched colours join the hints, beneath the user's own."""
         card = self.store.card(model_id)
         fallback = None
         if self.device.type != "cpu" and card.id in self._on_cpu:
@@ -190,7 +217,13 @@ class Colorizer:
             if model.device.type != "cpu":
                 def fallback() -> LoadedModel:
                     return self.store.load(card.id, torch.device("cpu"))
-        res = colorize_l(model, img.l_star, hints, size, progress, cancel, fallback)
+        under = None
+        if reference is not None and card.hints:
+            if progress is not None:
+                progress(0.05, f"matching the colours of {Path(reference).name}")
+            under = self.reference_hints(reference, img.l_star)
+        res = colorize_l(model, img.l_star, hints, size, progress, cancel, fallback,
+                         strength=strength, under=under, solve_size=solve_size)
         if res.device == "cpu" and model.device.type != "cpu":
             self._on_cpu.add(card.id)  # the next images of this job go to the CPU directly
             note = res.messages.pop() if res.messages else "GPU out of memory"
@@ -215,11 +248,13 @@ class Colorizer:
             raise CancelledError("cancelled")
         hints = scaled_hints(req.hints, req.scale)
         rgb, res, model = self._run(LoadedImage(l_star, np.dtype(np.uint8)), req.model_id,
-                                    hints, req.size, progress, cancel)
+                                    hints, req.size, progress, cancel, req.strength,
+                                    req.reference, req.solve_size)
         rgb8 = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
         display = req.display(rgb8) if req.display is not None else None
         return JobResult(rgb, rgb8, l_star, model.card.id, list(res.messages), display,
-                         res.working_size, res.device, req.hints, req.size)
+                         res.working_size, res.device, req.hints, req.size, req.strength,
+                         req.reference, res.distribution, res.influence)
 
     def colorize_file(self, src: Path, dst: Path, model_id: str | None = None,
                       hints: HintSet | None = None, size: int | None = None,
@@ -230,7 +265,9 @@ class Colorizer:
                       compare: Path | None = None,
                       progress: Callable[[float, str], None] | None = None,
                       cancel: Callable[[], bool] | None = None,
-                      precomputed: JobResult | None = None) -> FileOutcome:
+                      precomputed: JobResult | None = None,
+                      strength: float | None = None,
+                      reference: Path | None = None) -> FileOutcome:
         """Colourise `src` into `dst` (format from its suffix). Never raises for bad input.
 
         The one export path: the CLI, the GUI's single and batch exports and comparisons all
@@ -245,6 +282,9 @@ class Colorizer:
         they are mapped through the geometric steps here, the one place that does it for
         every export. `compare` also writes a side-by-side image (the grey photo the
         model saw | the result), with the same provenance plus a line saying what it is.
+        `strength` (0 cautious .. 1 vivid) and `reference` (a colour photo guiding the
+        colours) default to the sidecar's when the sidecar gives the hints, else to the
+        model's own colours and no reference.
         Cancelling (`cancel()` true) raises `CancelledError`. `precomputed`: the result of
         these very inputs already in memory (the GUI's on-screen result, made at full size by
         `colorize_request`): it is written as it is instead of running the model again
@@ -269,15 +309,19 @@ class Colorizer:
             out.messages += img.warnings
             if hints is None and sidecar_path(src).is_file():
                 hints_path = sidecar_path(src)
-                hints = load_hints(hints_path)
+                side = load_sidecar(hints_path)
+                hints = side.hints
+                strength = side.strength if strength is None else strength
+                reference = side.reference_path(src) if reference is None else reference
                 out.messages.append(f"{src.name}: using {len(hints)} hints from "
                                     f"{hints_path.name}")
+            strength = DEFAULT_STRENGTH if strength is None else float(strength)
             seen = hints  # what the model is given: the hints where the steps moved them
             if steps:
                 if hints:
                     seen = hints.to_view(Geometry.of(*img.l_star.shape, tuple(steps)))
                 img = _preprocessed(img, tuple(steps))
-            if _reusable(precomputed, img, model_id, size, seen):
+            if _reusable(precomputed, img, model_id, size, seen, strength, reference):
                 assert precomputed is not None
                 card = self.store.card(model_id)
                 rgb = precomputed.rgb
@@ -285,7 +329,8 @@ class Colorizer:
                                      precomputed.device, [])
                 out.reused = True
             else:
-                rgb, res, model = self._run(img, model_id, seen, size, progress, cancel)
+                rgb, res, model = self._run(img, model_id, seen, size, progress, cancel,
+                                            strength, reference)
                 card = model.card
                 out.messages += res.messages
             out.model = card.id
@@ -299,7 +344,7 @@ class Colorizer:
             finish = compare_finish = None
             if provenance:
                 prov = self._provenance(src, img, res, card, hints, hints_path, written, badge,
-                                        bool(steps))
+                                        bool(steps), strength, reference)
                 finish = self._finisher(src, dst, prov, out.messages)
                 if compare is not None:
                     cprov = dataclasses.replace(
@@ -345,10 +390,16 @@ class Colorizer:
     @staticmethod
     def _provenance(src: Path, img: LoadedImage, res: ColorizeResult, card: ModelCard,
                     hints: HintSet | None, hints_path: Path | None, written: np.dtype,
-                    badge: bool, preprocessed: bool = False) -> Provenance:
+                    badge: bool, preprocessed: bool = False,
+                    strength: float = DEFAULT_STRENGTH, reference: Path | None = None
+                    ) -> Provenance:
         steps = list(img.steps)
         w, h = res.working_size
-        steps.append(f"chroma (a*, b*) predicted by {card.id} at {w}x{h} on {res.device}")
+        steps.append(f"chroma (a*, b*) predicted by {card.id} at {w}x{h} on {res.device}, "
+                     f"colour strength {strength:.2f} (0 cautious, 0.5 the model's own, 1 vivid)")
+        if reference is not None:
+            steps.append(f"colours matched from the reference photo {Path(reference).name} "
+                         "(Welsh et al. 2002) added as hints beneath the user's")
         steps.append("chroma fitted to the sRGB gamut and upsampled guided by full-resolution L*")
         steps.append("preprocessed L* kept: lightness is that of the preprocessing above"
                      if preprocessed else "original L* kept: lightness is unchanged")
@@ -365,7 +416,10 @@ class Colorizer:
         return Provenance(
             source_name=src.name, source_sha256=sha256_file(src), model_id=card.id,
             model_version=card.version, weights_sha256=card.sha256, steps=tuple(steps),
-            hints_count=n_hints, hints_sha256=hints_sha, hints_source=hints_src, badge=badge)
+            hints_count=n_hints, hints_sha256=hints_sha, hints_source=hints_src, badge=badge,
+            strength=strength,
+            reference_name=Path(reference).name if reference is not None else "",
+            reference_sha256=sha256_file(Path(reference)) if reference is not None else "")
 
     @staticmethod
     def _finisher(src: Path, dst: Path, prov: Provenance, messages: list[str]
@@ -387,10 +441,13 @@ COMPARISON_STEP = ("side-by-side comparison image (derived, colourised): left th
 
 
 def _reusable(result: JobResult | None, img: LoadedImage, model_id: str | None,
-              size: int | None, hints: HintSet | None) -> bool:
-    """A precomputed result fits this export: same model, working size, hints and pixels."""
+              size: int | None, hints: HintSet | None, strength: float = DEFAULT_STRENGTH,
+              reference: Path | None = None) -> bool:
+    """A precomputed result fits this export: same model, working size, hints, strength,
+    reference and pixels."""
     return (result is not None and result.model_id == model_id and result.size == size
             and (result.hints or None) == (hints or None)
+            and result.strength == strength and result.reference == reference
             and result.rgb.shape[:2] == img.l_star.shape
             and result.l_star.shape == img.l_star.shape
             and bool(np.array_equal(result.l_star, img.l_star)))

@@ -83,7 +83,8 @@ def bench_device(device: str, model_id: str | None, store_dirs: list[Path] | Non
         l_star = np.random.default_rng(0).uniform(10, 90, (s * 3 // 4, s)).astype(np.float32)
 
         def run(l_star: np.ndarray = l_star) -> None:
-            colorize_l(model, l_star, hints if card.hints else None, size=preview_size)
+            colorize_l(model, l_star, hints if card.hints else None, size=preview_size,
+                       solve_size=preview_size)
             sync()
 
         run()

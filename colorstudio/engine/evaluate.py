@@ -5,7 +5,10 @@ resized to 256x256 (area); the model sees its L* at the card's working size (as 
 and the prediction is joined with the ground-truth L*; RGB PSNR, SSIM, CIEDE2000 and
 Hasler-Suesstrunk colourfulness are averaged over photos. The grey baseline (ab = 0) is
 measured in the same run. With `hints=N`, N ground-truth hint points (3x3 patches carrying
-the patch's mean colour) are sampled per photo with a fixed seed.
+the patch's mean colour) are sampled per photo with a fixed seed. `strength` is the colour
+strength (0.5: the card's own decoding). `reference="shifted-truth"` gives each photo a
+reference photo: a shifted, cropped copy of its own colour original (the best case of an
+archive's colour photo of the same scene), matched as the app matches references.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ import numpy as np
 from ..core.color import lab_to_rgb, rgb_to_lab
 from ..core.compose import lab_to_rgb_fast, resize
 from ..core.errors import ColorStudioError
-from ..core.hints import HintPoint, HintSet
+from ..core.hints import DEFAULT_STRENGTH, HintPoint, HintSet
 from ..core.imageio import READ_FORMATS
 from ..core.metrics import ciede2000, colourfulness, psnr, ssim
+from ..core.reference import reference_hints
 from .models import LoadedModel
 from .pipeline import colorize_l
 
@@ -46,6 +50,8 @@ class EvalReport:
     truth_colourfulness: float
     seconds: float
     protocol: str = PROTOCOL
+    strength: float = DEFAULT_STRENGTH
+    reference: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -86,19 +92,34 @@ def sample_hints(lab: np.ndarray, n: int, seed: int) -> HintSet:
     return HintSet(points=tuple(pts))
 
 
+REFERENCES = ("shifted-truth",)
+
+
+def shifted_copy(rgb: np.ndarray) -> np.ndarray:
+    """The photo moved by (24, 16) px and cropped to 80 % of its size: a stand-in for an
+    archive's colour photo of the same scene, taken from a slightly different place."""
+    h, w = rgb.shape[:2]
+    return np.ascontiguousarray(rgb[16:16 + int(0.8 * h), 24:24 + int(0.8 * w)])
+
+
 def evaluate(model: LoadedModel, data: Path, hints: int = 0,
              progress: Callable[[int, int], None] | None = None,
-             images: list[tuple[str, np.ndarray]] | None = None) -> EvalReport:
+             images: list[tuple[str, np.ndarray]] | None = None,
+             strength: float = DEFAULT_STRENGTH, reference: str = "") -> EvalReport:
     t0 = time.perf_counter()
     images = images if images is not None else load_eval_images(data)
     if not images:
         raise ColorStudioError(f"{data}: no readable images to evaluate on")
+    if reference and reference not in REFERENCES:
+        raise ColorStudioError(f"unknown reference {reference!r}; one of {', '.join(REFERENCES)}")
     rows = []
     for i, (_, rgb) in enumerate(images):
         lab = rgb_to_lab(rgb)
         l_star = np.ascontiguousarray(lab[..., 0])
         hs = sample_hints(lab, hints, seed=i) if hints and model.card.hints else None
-        ab = colorize_l(model, l_star, hs).ab
+        under = (reference_hints(l_star, shifted_copy(rgb))
+                 if reference and model.card.hints else None)
+        ab = colorize_l(model, l_star, hs, strength=strength, under=under).ab
         pred = lab_to_rgb_fast(l_star, ab)
         grey = lab_to_rgb_fast(l_star, np.zeros_like(ab))
         rows.append((psnr(pred, rgb), ssim(pred, rgb), ciede2000(pred, rgb),
@@ -107,4 +128,5 @@ def evaluate(model: LoadedModel, data: Path, hints: int = 0,
             progress(i + 1, len(images))
     m = np.mean(np.array(rows), axis=0)
     return EvalReport(model.card.id, str(data), len(images), hints if model.card.hints else 0,
-                      *(round(float(v), 3) for v in m), round(time.perf_counter() - t0, 1))
+                      *(round(float(v), 3) for v in m), round(time.perf_counter() - t0, 1),
+                      strength=strength, reference=reference if model.card.hints else "")

@@ -11,7 +11,10 @@ out of memory moves the job to the CPU copy of the model (same working size), wi
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,9 +23,10 @@ import torch
 import torch.nn.functional as F
 
 from ..core.color import NORMALISATIONS
-from ..core.compose import fit_chroma_to_gamut, guided_upsample, propagate_hints, resize
+from ..core.compose import HintSolve, fit_chroma_to_gamut, guided_upsample, resize
 from ..core.errors import CancelledError
-from ..core.hints import HintSet
+from ..core.hints import DEFAULT_STRENGTH, HintSet
+from ..core.uncertainty import Distribution
 from .models import LoadedModel
 from .torch_color import rgb_to_lab
 
@@ -30,8 +34,9 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 
-# Hints are followed (`core.compose.propagate_hints`) on chroma at most this many pixels a side.
-HINT_SIZE = 128
+# Hints are followed (`core.compose.HintSolve`) on chroma at least this many pixels a side, or
+# at the working size if larger; the live preview asks for its own smaller size.
+SOLVE_SIZE = 256
 
 
 @dataclass
@@ -40,6 +45,10 @@ class ColorizeResult:
     working_size: tuple[int, int]  # (w, h) the network saw
     device: str
     messages: list[str] = field(default_factory=list)
+    # The model's own ab distribution without hints (nets with an ab-bin head), and how much
+    # the hints decide each pixel (at the solve's grid; None without hints).
+    distribution: Distribution | None = None
+    influence: np.ndarray | None = None
 
 
 def _oom_types() -> tuple[type[BaseException], ...]:
@@ -66,9 +75,26 @@ def working_shape(width: int, height: int, size: int, multiple: int) -> tuple[in
     return w, h, pw, ph
 
 
+def _render(hints: HintSet | None, under: HintSet | None, height: int, width: int,
+            scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Hint ab (2, h, w) and mask (h, w) of `hints` drawn over `under` (e.g. a reference
+    photo's matches: the user's own hints win where both fall)."""
+    ab = np.zeros((2, height, width), np.float32)
+    mask = np.zeros((height, width), np.float32)
+    for layer in (under, hints):
+        if layer:
+            lab, lmask = layer.render(height, width, scale)
+            sel = lmask > 0
+            ab[:, sel] = lab[:, sel]
+            mask = np.maximum(mask, lmask)
+    return ab, mask
+
+
 def predict_ab(model: LoadedModel, l_small: np.ndarray, hints: HintSet | None, scale: float,
-               pad: tuple[int, int]) -> np.ndarray:
-    """l_small (h, w) L* -> ab (h', w', 2) Lab units at the network's output resolution."""
+               pad: tuple[int, int], strength: float = DEFAULT_STRENGTH,
+               under: HintSet | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """l_small (h, w) L* -> (ab (h', w', 2) Lab units at the network's output resolution, the
+    ab-bin probabilities (h'', w'', Q) float16 at the class head's, or None)."""
     card, net, device = model.card, model.net, model.device
     norm = NORMALISATIONS[card.normalisation]
     h, w = l_small.shape
@@ -78,26 +104,53 @@ def predict_ab(model: LoadedModel, l_small: np.ndarray, hints: HintSet | None, s
         mode = "reflect" if ph - h < h and pw - w < w else "replicate"
         x = F.pad(x, (0, pw - w, 0, ph - h), mode=mode)
     hint_ab = hint_mask = None
-    if card.hints and hints:
-        ab_np, mask_np = hints.render(ph, pw, scale)
+    if card.hints and (hints or under):
+        ab_np, mask_np = _render(hints, under, ph, pw, scale)
         hint_ab = torch.from_numpy(ab_np / norm.ab_scale)[None].to(device)
         hint_mask = torch.from_numpy(mask_np)[None, None].to(device)
     use_amp = device.type == "cuda" and card.autocast
     with torch.inference_mode(), torch.autocast(device.type, enabled=use_amp):
-        if card.hints:
-            out = net.predict(x, hint_ab, hint_mask)
+        if hasattr(net, "run"):  # every ColorNet; a bare module (e.g. an import) predicts only
+            out, probs = net.run(x, hint_ab, hint_mask, strength)
         else:
-            out = net.predict(x)
+            out, probs = net.predict(x, hint_ab, hint_mask) if card.hints else net.predict(x), None
         out = out.float()
         if out.shape[1] == 3:  # RGB model: keep only its chroma
             out = F.interpolate(out, size=(ph, pw), mode="bilinear", align_corners=False)
             ab = rgb_to_lab((out + 1) / 2)[:, 1:]
         else:
             ab = out * norm.ab_scale
-    oh, ow = ab.shape[-2:]
-    # Crop the padding away, in the output's own resolution.
-    ab = ab[..., : max(1, round(h * oh / ph)), : max(1, round(w * ow / pw))]
-    return ab[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
+    if not getattr(net, "native_strength", False):
+        ab = ab * (0.5 + min(max(strength, 0.0), 1.0))  # 0.5x (cautious) .. 1.5x (vivid)
+
+    def crop(t: torch.Tensor) -> np.ndarray:  # the padding away, in t's own resolution
+        th, tw = t.shape[-2:]
+        t = t[..., : max(1, round(h * th / ph)), : max(1, round(w * tw / pw))]
+        return t[0].permute(1, 2, 0).cpu().numpy()
+
+    return crop(ab).astype(np.float32), None if probs is None else crop(probs).astype(np.float16)
+
+
+_FREE_CACHE: OrderedDict[tuple, tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
+_FREE_LOCK = threading.Lock()
+
+
+def _predict_free(model: LoadedModel, l_small: np.ndarray, scale: float, pad: tuple[int, int],
+                  strength: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """`predict_ab` without hints, remembered for the last few inputs: while the user paints,
+    the photo's hint-free prediction is computed once, not at every stroke."""
+    key = (id(model.net), str(model.device), model.card.id, float(strength), pad, l_small.shape,
+           hashlib.blake2b(np.ascontiguousarray(l_small).tobytes(), digest_size=16).digest())
+    with _FREE_LOCK:
+        if key in _FREE_CACHE:
+            _FREE_CACHE.move_to_end(key)
+            return _FREE_CACHE[key]
+    out = predict_ab(model, l_small, None, scale, pad, strength)
+    with _FREE_LOCK:
+        _FREE_CACHE[key] = out
+        while len(_FREE_CACHE) > 4:
+            _FREE_CACHE.popitem(last=False)
+    return out
 
 
 def _radius(l_low: np.ndarray) -> int:
@@ -105,17 +158,39 @@ def _radius(l_low: np.ndarray) -> int:
     return max(1, round(min(l_low.shape) / 128))
 
 
-def _follow_hints(ab_low: np.ndarray, l_low: np.ndarray, l_star: np.ndarray, hints: HintSet
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Chroma at (at most) HINT_SIZE px corrected to agree with the hints -> (ab, its L*)."""
+# The hint solve (`core.compose.HintSolve`), per pixel of a 128-px grid (scaled with the
+# pixel count, so preview and export agree): how far a hint's influence reaches (it fades
+# with edge-aware distance at REACH_DECAY), and how strongly a hinted region takes the hint's
+# colour over the network's own variation within it (FILL_PRIOR: small = the hint's colour
+# fills the region, as in Levin et al.; large = the network's detail stays).
+REACH_DECAY = 1e-6
+FILL_PRIOR = 1e-5
+
+
+def _follow_hints(ab_low: np.ndarray, free_low: np.ndarray, l_low: np.ndarray,
+                  l_star: np.ndarray, hints: HintSet | None, under: HintSet | None,
+                  solve_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """At (at most) `solve_size` px: the hints made local. The network's response to them
+    (`ab_low` - `free_low`, which a network trained on random ground-truth hints spreads over
+    the whole photo) is kept only within their edge-aware reach; there the hints' colours are
+    spread along the photo's edges (kept exactly at the hints); beyond it the hint-free
+    prediction stands -> (ab, its L*, the hints' influence)."""
     height, width = l_star.shape
-    scale = min(1.0, HINT_SIZE / max(height, width))
+    scale = min(1.0, solve_size / max(height, width))
     mw, mh = max(1, round(width * scale)), max(1, round(height * scale))
     l_mid = l_star if scale == 1.0 else resize(l_star, mw, mh)
-    ab_mid = guided_upsample(ab_low, l_low, l_mid, radius=_radius(l_low))
-    hint_ab, hint_mask = hints.render(mh, mw, mw / width)
-    ab_mid = propagate_hints(l_mid, ab_mid, hint_ab.transpose(1, 2, 0), hint_mask)
-    return fit_chroma_to_gamut(l_mid, ab_mid), l_mid
+    radius = _radius(l_low)
+    hint_ab, hint_mask = _render(hints, under, mh, mw, mw / width)
+    hint_ab = hint_ab.transpose(1, 2, 0)
+    free = guided_upsample(free_low, l_low, l_mid, radius=radius)
+    guided = guided_upsample(ab_low, l_low, l_mid, radius=radius)
+    per_pixel = (128 / max(mh, mw)) ** 2
+    reach = HintSolve(l_mid, hint_mask, decay=REACH_DECAY * per_pixel,
+                      weight=1e4).influence()[..., None]
+    local = free + reach * (guided - free)
+    filled = HintSolve(l_mid, hint_mask, decay=FILL_PRIOR * per_pixel).solve(hint_ab, local)
+    ab_mid = free + reach * (filled - free)
+    return fit_chroma_to_gamut(l_mid, ab_mid), l_mid, reach[..., 0]
 
 
 def colorize_l(
@@ -126,8 +201,15 @@ def colorize_l(
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
     fallback: Callable[[], LoadedModel] | None = None,
+    strength: float = DEFAULT_STRENGTH,
+    under: HintSet | None = None,
+    solve_size: int | None = None,
 ) -> ColorizeResult:
-    """Predict full-resolution chroma for L* (H, W). `fallback()` gives the CPU copy on GPU OOM."""
+    """Predict full-resolution chroma for L* (H, W). `fallback()` gives the CPU copy on GPU OOM.
+
+    `strength` 0..1 (0.5: the model's own decoding); `under`: hints drawn beneath the user's
+    (a reference photo's matches); the hints are solved at `solve_size` px (default: the
+    larger of `SOLVE_SIZE` and the working size; the live preview asks for less)."""
     say = progress or (lambda f, m: None)
     stop = cancel or (lambda: False)
     card = model.card
@@ -142,10 +224,19 @@ def colorize_l(
     l_small = resize(l_star, w, h)
     if stop():
         raise CancelledError("cancelled")
-    say(0.3, f"running {card.id} on {model.device.type}")
+    guided = card.hints and bool(hints or under)
+
+    def predictions(m: LoadedModel) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        say(0.3, f"running {card.id} on {m.device.type}")
+        free, probs = _predict_free(m, l_small, w / width, (pw, ph), strength)
+        if not guided:
+            return free, free, probs
+        ab, _ = predict_ab(m, l_small, hints, w / width, (pw, ph), strength, under)
+        return ab, free, probs
+
     out_of_memory = False
     try:
-        ab_low = predict_ab(model, l_small, hints, w / width, (pw, ph))
+        ab_low, free_low, probs = predictions(model)
     except RuntimeError as exc:  # torch's OOM error is a RuntimeError (MPS: a plain one)
         if not is_out_of_memory(exc) or fallback is None or model.device.type == "cpu":
             raise
@@ -157,21 +248,28 @@ def colorize_l(
         # 32-256 px already, and a smaller size would cost colour quality.
         model = fallback()  # type: ignore[misc]
         messages.append("GPU out of memory: running on the CPU instead")
-        say(0.3, f"running {card.id} on {model.device.type}")
-        ab_low = predict_ab(model, l_small, hints, w / width, (pw, ph))
+        ab_low, free_low, probs = predictions(model)
     if stop():
         raise CancelledError("cancelled")
     say(0.7, "upsampling colour to full resolution")
     lh, lw = ab_low.shape[:2]
     l_low = resize(l_star, lw, lh)
     ab_low = fit_chroma_to_gamut(l_low, ab_low)
-    follow = bool(hints) and card.hints
-    if follow:
+    influence = None
+    if guided:
         say(0.6, "following the hints")
-        ab_low, l_low = _follow_hints(ab_low, l_low, l_star, hints)
-    if follow and l_low.shape == l_star.shape:
+        ab_low, l_low, influence = _follow_hints(
+            ab_low, fit_chroma_to_gamut(l_low, free_low), l_low, l_star, hints, under,
+            solve_size or max(SOLVE_SIZE, size))
+    if guided and l_low.shape == l_star.shape:
         ab = ab_low  # corrected at full resolution already: keep the hints' exact colours
     else:
         ab = guided_upsample(ab_low, l_low, l_star, radius=_radius(l_low))
+    dist = None
+    if probs is not None:
+        bins = getattr(model.net, "bins", None)
+        if bins is not None:
+            dist = Distribution(probs, bins.float().cpu().numpy() * 110.0,
+                                float(getattr(model.net.cfg, "bin_step", 10)))
     say(1.0, "done")
-    return ColorizeResult(ab, (w, h), model.device.type, messages)
+    return ColorizeResult(ab, (w, h), model.device.type, messages, dist, influence)

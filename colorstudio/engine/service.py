@@ -313,7 +313,8 @@ def _export_one(ctx: JobContext, item: ExportItem) -> Any:  # batch.FileOutcome
                                       hints=item.hints, quality=item.quality, depth=item.depth,
                                       compression=item.compression, steps=item.steps,
                                       compare=item.compare, cancel=ctx.cancelled,
-                                      precomputed=item.result)
+                                      precomputed=item.result, strength=item.strength,
+                                      reference=item.reference)
     if out.status != "ok":
         raise ColorStudioError(out.error)
     return out

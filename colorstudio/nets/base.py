@@ -12,12 +12,17 @@ class ColorNet(nn.Module):
     `predict(l, hint_ab, hint_mask)`: l is normalised L (B, 1, H, W); hint tensors may be None.
     Returns ab in the card's normalisation (B, 2, h, w) or RGB in [-1, 1] (B, 3, h, w).
     `forward` returns what the training losses need (may differ, e.g. logits + regression).
+    `run(l, hint_ab, hint_mask, strength)` is what the engine calls: the prediction at a colour
+    strength (0 cautious .. 0.5 the model's own decoding .. 1 vivid) and, for nets with an
+    ab-distribution head, that distribution; nets without a strength of their own return
+    `native_strength = False` and the engine scales their chroma instead.
     """
 
     arch_id: str = ""
     output: str = "ab"
     uses_hints: bool = False
     channels_last: bool = False  # the engine stores the weights channels-last (faster)
+    native_strength: bool = False  # `run` honours `strength` itself
 
     def predict(
         self,
@@ -26,6 +31,16 @@ class ColorNet(nn.Module):
         hint_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         return self(l)
+
+    def run(
+        self,
+        l: torch.Tensor,
+        hint_ab: torch.Tensor | None = None,
+        hint_mask: torch.Tensor | None = None,
+        strength: float = 0.5,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """-> (what `predict` returns, the ab-bin probabilities (B, Q, h, w) or None)."""
+        return (self.predict(l, hint_ab, hint_mask) if self.uses_hints else self.predict(l)), None
 
     def discriminator(self) -> nn.Module | None:
         """A fresh discriminator for adversarial training, or None (not part of the weights)."""

@@ -27,12 +27,15 @@ from .base import ColorNet, conv_block
 from .registry import register_arch
 
 
+VIVID_TEMPERATURE = 0.38  # Zhang et al. 2016's annealed-mean temperature
+
+
 @dataclass(frozen=True)
 class BinDecoding:
     """The ab-bin head and the decoding of `BinnedGuidedNet.predict` (every guided net)."""
 
     bin_step: int = 10
-    temperature: float = 0.38
+    temperature: float = VIVID_TEMPERATURE
     # Cross-entropy with class rebalancing learns p(q) * w(q); dividing by w(q)**alpha at
     # decoding undoes the bias (alpha = 1: the unbiased posterior; 0: the rebalanced one).
     prior_correction: float = 0.0
@@ -81,6 +84,7 @@ class BinnedGuidedNet(ColorNet):
     `(self.class_head(feat_1/4), self.reg_head(feat_1/2))` from `forward`."""
 
     uses_hints = True
+    native_strength = True
     cfg: BinDecoding
 
     def _make_heads(self, quarter_ch: int, half_ch: int) -> None:
@@ -91,28 +95,48 @@ class BinnedGuidedNet(ColorNet):
         self.class_head = nn.Conv2d(quarter_ch, len(bins), 1)  # at 1/4
         self.reg_head = nn.Sequential(nn.Conv2d(half_ch, 2, 3, 1, 1), nn.Tanh())  # at 1/2
 
-    def annealed_mean(self, logits: torch.Tensor) -> torch.Tensor:
+    def annealed_mean(self, logits: torch.Tensor, temperature: float | None = None
+                      ) -> torch.Tensor:
         """Class logits (B, Q, h, w) -> ab/110 (B, 2, h, w), annealed mean (Zhang et al. 2016)."""
         logits = logits.float()
         if self.cfg.prior_correction:
             logits = logits - self.cfg.prior_correction * self.log_class_weight.view(1, -1, 1, 1)
-        p = torch.softmax(logits / self.cfg.temperature, dim=1)
+        p = torch.softmax(logits / (temperature or self.cfg.temperature), dim=1)
         return torch.einsum("bqhw,qc->bchw", p, self.bins.float())
+
+    def decoding(self, strength: float) -> tuple[float, float]:
+        """Colour strength -> (class_mix, temperature). 0.5 is the card's own decoding; below,
+        the mix moves to the regression head (cautious, 0 = regression only); above, to the
+        annealed mean, with the temperature falling to Zhang et al.'s vivid 0.38."""
+        mix, temp = self.cfg.class_mix, self.cfg.temperature
+        s = min(max(float(strength), 0.0), 1.0)
+        if s <= 0.5:
+            return mix * s / 0.5, temp
+        t = (s - 0.5) / 0.5
+        return mix + (1.0 - mix) * t, temp + (min(temp, VIVID_TEMPERATURE) - temp) * t
 
     def predict(
         self, l: torch.Tensor, hint_ab: torch.Tensor | None = None,
         hint_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        return self.run(l, hint_ab, hint_mask)[0]
+
+    def run(
+        self, l: torch.Tensor, hint_ab: torch.Tensor | None = None,
+        hint_mask: torch.Tensor | None = None, strength: float = 0.5,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         logits, reg = self(l, hint_ab, hint_mask)
         reg = reg.float()
+        probs = torch.softmax(logits.float(), dim=1)
         if self.cfg.decode == "regress":
-            return reg
-        prior = F.interpolate(self.annealed_mean(logits), size=reg.shape[-2:], mode="bilinear",
-                              align_corners=False)
-        if self.cfg.decode == "blend" and self.cfg.class_mix != 1.0:
-            prior = reg + self.cfg.class_mix * (prior - reg)
+            return reg, probs
+        mix, temp = self.decoding(strength)
+        prior = F.interpolate(self.annealed_mean(logits, temp), size=reg.shape[-2:],
+                              mode="bilinear", align_corners=False)
+        if self.cfg.decode == "blend" and mix != 1.0:
+            prior = reg + mix * (prior - reg)
         if self.cfg.decode == "class" or hint_mask is None or not bool(hint_mask.any()):
-            return prior
+            return prior, probs
         # Near hints the regression head is accurate; far from them the prior is more vivid.
         m = F.interpolate(hint_mask.float(), size=reg.shape[-2:], mode="area")
         # k x k max and mean filters, each as a row pass then a column pass (the same result,
@@ -124,7 +148,7 @@ class BinnedGuidedNet(ColorNet):
             near = F.max_pool2d(near, size, 1, pad)
         for size, pad in passes:
             near = F.avg_pool2d(near, size, 1, pad, count_include_pad=False)
-        return near * reg + (1 - near) * prior
+        return near * reg + (1 - near) * prior, probs
 
 
 @register_arch("guided_unet", GuidedUNetConfig)

@@ -6,6 +6,8 @@ divider is a fraction of the visible part of the photo, so it is always on the p
 "side" (two panes side by side) and "toggle" (the result; hold the backslash key to see the
 original). Both sides always use the same zoom and offset, so they cannot drift apart.
 Images are `Pyramid`s converted once; a repaint draws only the visible part of one level.
+An optional overlay (`set_overlay`, e.g. the model's uncertainty) is drawn over the colourised
+side in the same transform, and `set_marker` rings a spot; both go with the photo's geometry.
 
 Coordinates: the canvas shows the *view* (the preprocessed photo, img_w x img_h); the hints it
 is given and emits are in *original* photo coordinates, and `geometry` (a
@@ -23,7 +25,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, Signal
-from PySide6.QtGui import (QColor, QMouseEvent, QPainter, QPaintEvent, QPen,
+from PySide6.QtGui import (QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen,
                            QWheelEvent)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -80,6 +82,8 @@ class BeforeAfterCanvas(HintLayer, QWidget):
         self._mouse: QPointF | None = None
         self._space = False
         self._view_cache: dict[tuple, object] = {}
+        self.overlay: QImage | None = None  # drawn over the colourised side (set_overlay)
+        self.marker: tuple[float, float] | None = None  # a ringed spot, view coordinates
 
     # ----- content -----
     def set_before(self, pyr: Pyramid | None, width: int, height: int,
@@ -90,7 +94,10 @@ class BeforeAfterCanvas(HintLayer, QWidget):
         new_size = (width, height) != (self.img_w, self.img_h)
         self._view_cache.clear()
         self.before, self.img_w, self.img_h = pyr, width, height
-        self.geometry_map = geometry if geometry is not None else Geometry(height, width)
+        geometry = geometry if geometry is not None else Geometry(height, width)
+        if geometry != self.geometry_map:  # another photo or recipe: the guidance is stale
+            self.overlay = self.marker = None
+        self.geometry_map = geometry
         if new_size:
             self.after = None
             self.after_rgb = None
@@ -109,6 +116,7 @@ class BeforeAfterCanvas(HintLayer, QWidget):
         self.img_w = self.img_h = 0
         self.geometry_map = Geometry(0, 0)
         self.hints = HintSet()
+        self.overlay = self.marker = None
         self.update()
 
     def set_hints(self, hints: HintSet) -> None:
@@ -244,11 +252,15 @@ class BeforeAfterCanvas(HintLayer, QWidget):
         if self.mode == "side":
             self._draw(p, self.before, panes[0])
             self._draw(p, self.after or self.before, panes[1])
+            if self.after is not None:
+                self._draw_overlay(p, panes[1])
             self._label(p, self._visible_photo(panes[0]), "original")
             self._label(p, self._visible_photo(panes[1]),
                         "not colourised yet" if self.after is None else "colourised")
         elif self.mode == "toggle" or original:
             self._draw(p, self.before if original else self.after, panes[0])
+            if not original:
+                self._draw_overlay(p, panes[0])
             if self.mode == "toggle":
                 self._label(p, self._visible_photo(panes[0]),
                             "original" if original else "colourised")
@@ -263,6 +275,7 @@ class BeforeAfterCanvas(HintLayer, QWidget):
             self._draw(p, self.before, pane)
             p.setClipRect(QRectF(x, 0, pane.width() - x, pane.height()))
             self._draw(p, self.after, pane)
+            self._draw_overlay(p, pane)
             p.restore()
             self._label(p, left, "original")
             self._label(p, right, "colourised", right=True)
@@ -277,6 +290,8 @@ class BeforeAfterCanvas(HintLayer, QWidget):
                 p.setClipRect(self._visible_photo(pane))  # cropped-away hints are not shown
                 self._draw_hints(p, pane)
                 p.restore()
+        for pane in panes:
+            self._draw_marker(p, pane)
         self._draw_cursor(p)
 
     def _draw(self, p: QPainter, pyr: Pyramid | None, pane: QRectF) -> None:

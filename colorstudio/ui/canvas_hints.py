@@ -1,21 +1,74 @@
 """The canvas's hint layer (a mixin of `BeforeAfterCanvas`): the hints drawn over the photo,
-the brush cursor, and the geometry of the hint tools (erasing along a drag, picking a colour
-from the result). Hints come and go in original photo coordinates; drawing maps them to the
-view through the canvas's `geometry_map`.
+the brush cursor, the guidance drawn over the result (an RGBA overlay such as the model's
+uncertainty, stretched over the colourised side; a ring marking a suggested spot), and the
+geometry of the hint tools (erasing along a drag, picking a colour from the result). Hints come
+and go in original photo coordinates; drawing maps them to the view through the canvas's
+`geometry_map`. The overlay and the marker are in view coordinates.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 
 from ..core.hints import HintSet, HintStroke
 
 
+MARKER_RADIUS = 16.0  # screen pixels
+
+
 class HintLayer:
     """`self` is the `BeforeAfterCanvas` (hints, geometry_map, zoom, brush_size, tool...)."""
+
+    def set_overlay(self, rgba: np.ndarray | None) -> None:
+        """An (h, w, 4) uint8 RGBA image (any size: it is stretched over the photo) drawn over
+        the colourised side, or None for none."""
+        if rgba is None:
+            self.overlay = None
+        else:
+            arr = np.ascontiguousarray(rgba, np.uint8)
+            h, w = arr.shape[:2]
+            self.overlay = QImage(arr.data, w, h, arr.strides[0],
+                                  QImage.Format.Format_RGBA8888).copy()
+        self.update()
+
+    def set_marker(self, xy: tuple[float, float] | None) -> None:
+        """A ring at view (x, y) on every pane, or None for none."""
+        self.marker = None if xy is None else (float(xy[0]), float(xy[1]))
+        self.update()
+
+    def _draw_overlay(self, p: QPainter, pane: QRectF) -> None:
+        """The overlay's visible part, in the same transform as the photo (the caller clips
+        it to the colourised side)."""
+        img = self.overlay
+        if img is None or self.img_w == 0:
+            return
+        target = self.photo_rect(pane)
+        vis = target.intersected(pane)
+        if vis.isEmpty():
+            return
+        kx, ky = img.width() / target.width(), img.height() / target.height()
+        src = QRectF((vis.left() - target.left()) * kx, (vis.top() - target.top()) * ky,
+                     vis.width() * kx, vis.height() * ky)
+        p.drawImage(vis, img, src)
+
+    def _draw_marker(self, p: QPainter, pane: QRectF) -> None:
+        if self.marker is None:
+            return
+        c = self.to_widget(*self.marker, pane)
+        p.save()
+        p.setClipRect(pane)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        for colour, width in ((QColor(0, 0, 0, 200), 5.0), (QColor(0, 230, 255), 2.5)):
+            p.setPen(QPen(colour, width))
+            p.drawEllipse(c, MARKER_RADIUS, MARKER_RADIUS)
+        p.setBrush(QColor(0, 230, 255))
+        p.setPen(QPen(QColor(0, 0, 0, 200), 1))
+        p.drawEllipse(c, 2.5, 2.5)
+        p.restore()
 
     def view_hints(self, hints: HintSet | None = None) -> HintSet:
         """`hints` (default: the current ones) in view coordinates; the last one is cached."""

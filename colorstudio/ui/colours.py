@@ -11,39 +11,12 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 
 from ..core.color import lab_to_rgb, rgb_to_lab
+from ..core.gamut import in_gamut, lab_to_rgb8, rgb8_to_lab, snap_ab
+
+__all__ = ["AB_RANGE", "GamutPicker", "SwatchRow", "in_gamut", "lab_to_rgb8", "rgb8_to_lab",
+           "snap_ab", "suggest_colours"]
 
 AB_RANGE = 110.0
-
-
-def in_gamut(l_star: float, a: np.ndarray, b: np.ndarray, tol: float = 1e-3) -> np.ndarray:
-    lab = np.stack([np.full_like(a, l_star), a, b], axis=-1).astype(np.float32)
-    rgb = lab_to_rgb(lab, clip=False)
-    return np.all((rgb >= -tol) & (rgb <= 1 + tol), axis=-1)
-
-
-def snap_ab(l_star: float, a: float, b: float) -> tuple[float, float]:
-    """The nearest in-gamut chroma along the same hue at lightness `l_star` (bisection)."""
-    if in_gamut(l_star, np.array([a]), np.array([b]))[0]:
-        return a, b
-    lo, hi = 0.0, 1.0
-    for _ in range(20):
-        mid = (lo + hi) / 2
-        if in_gamut(l_star, np.array([a * mid]), np.array([b * mid]))[0]:
-            lo = mid
-        else:
-            hi = mid
-    return a * lo, b * lo
-
-
-def lab_to_rgb8(l_star: float, a: float, b: float) -> tuple[int, int, int]:
-    rgb = lab_to_rgb(np.array([[l_star, a, b]], np.float32))[0]
-    r, g, bb = (int(round(float(v) * 255)) for v in np.clip(rgb, 0, 1))
-    return r, g, bb
-
-
-def rgb8_to_lab(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
-    lab = rgb_to_lab(np.array(rgb, np.float32).reshape(1, 3) / 255.0)[0]
-    return float(lab[0]), float(lab[1]), float(lab[2])
 
 
 def suggest_colours(rgb8: np.ndarray, x: float, y: float, radius: float, k: int = 6,

@@ -9,8 +9,9 @@ side is at most `PROXY_SIDE`; previews run on it, with view hints scaled by `pro
 `source` (a `core.jobs.PreprocessedL`) computes the full-resolution preprocessed L* once per
 recipe, whichever job asks first (the preprocessing job or a colourisation).
 
-The sidecar `<stem>.hints.json` (`core.hints`, version 2) keeps the hints with the recipe
-they were painted with and the photo's size: `read_sidecar` / `write_sidecar`.
+The sidecar `<stem>.hints.json` (`core.hints`, version 3) keeps the hints with the recipe
+they were painted with and the photo's size, the colour strength and the reference photo:
+`read_sidecar` / `write_sidecar`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from ..core.compose import resize
-from ..core.hints import HintSet, load_sidecar, save_sidecar, sidecar_path
+from ..core.hints import DEFAULT_STRENGTH, HintSet, load_sidecar, save_sidecar, sidecar_path
 from ..core.imageio import LoadedImage
 from ..core.jobs import ColorizeResult, PreprocessedL
 from ..core.preprocess import Geometry, Step, output_shape
@@ -39,6 +40,8 @@ class Document:
         self.processed_full: np.ndarray | None = None  # None while being computed
         self.steps: tuple[Step, ...] = ()
         self.hints = HintSet()
+        self.strength = DEFAULT_STRENGTH  # colour strength, 0 cautious .. 1 vivid
+        self.reference: Path | None = None  # a colour photo guiding the colours
         self.undo = QUndoStack()
         self.source: PreprocessedL | None = None  # full-resolution L*, once per recipe
         self._proxy_source: PreprocessedL | None = None
@@ -96,32 +99,61 @@ class Document:
         return sidecar_path(self.path)
 
     def read_sidecar(self) -> str | None:
-        """Take the hints and the recipe from the sidecar, if there is one (the photo must be
-        loaded) -> a status line for the user, or None without a sidecar. A bad sidecar raises
-        `ColorStudioError` (one line, starting with its name) and changes nothing."""
+        """Take the hints, the recipe, the colour strength and the reference photo from the
+        sidecar, if there is one (the photo must be loaded) -> a status line for the user, or
+        None without a sidecar. A bad sidecar raises `ColorStudioError` (one line, starting
+        with its name) and changes nothing. A reference photo that is gone is not used."""
         if not self.sidecar.is_file():
             return None
         assert self.image is not None
         data = load_sidecar(self.sidecar)
         h, w = self.image.l_star.shape
         hints, note = data.for_image(h, w)
-        self.hints = hints
+        notes = [note] if note else []
+        reference = data.reference_path(self.path)
+        if reference is not None and not reference.is_file():
+            notes.append(f"the reference photo {reference.name} is not there: not used")
+            reference = None
+        self.hints, self.strength, self.reference = hints, data.strength, reference
         if data.steps and data.steps != self.steps:
             self.set_steps(data.steps)
         self.hints_saved = True
-        what = data.describe() if hints else "no hints"
-        return f"{what} restored from {self.sidecar.name}" + (f" ({note})" if note else "")
+        what = [data.describe() if hints else "no hints"]
+        if self.strength != DEFAULT_STRENGTH:
+            what.append(f"colour strength {round(self.strength * 100)}")
+        if reference is not None:
+            what.append(f"reference {reference.name}")
+        return (", ".join(what) + f" restored from {self.sidecar.name}"
+                + (f" ({'; '.join(notes)})" if notes else ""))
+
+    @property
+    def needs_sidecar(self) -> bool:
+        """Whether there is anything to save: hints, a colour strength or a reference."""
+        return bool(self.hints) or self.strength != DEFAULT_STRENGTH or self.reference is not None
+
+    def reference_text(self) -> str:
+        """The reference as the sidecar writes it: relative to the photo's folder when it is
+        in that folder (or below), else its absolute path ("" without one)."""
+        if self.reference is None:
+            return ""
+        ref = self.reference.absolute()
+        try:
+            return ref.resolve().relative_to(self.path.absolute().parent.resolve()).as_posix()
+        except ValueError:
+            return str(ref)
 
     def write_sidecar(self) -> None:
-        """Save the hints with the recipe and the photo's size (atomically); without hints
-        the sidecar is removed. Raises OSError or ColorStudioError."""
+        """Save the hints with the recipe, the photo's size, the colour strength and the
+        reference (atomically); with nothing to save (`needs_sidecar`) the sidecar is
+        removed. Raises OSError or ColorStudioError."""
         side = self.sidecar
-        if self.hints:
+        if self.needs_sidecar:
             size = None
             if self.image is not None:
                 h, w = self.image.l_star.shape
                 size = (w, h)
-            save_sidecar(side, self.hints, self.steps, size)
+            save_sidecar(side, self.hints, self.steps, size, strength=self.strength,
+                         reference=self.reference_text())
         elif side.is_file():
             side.unlink()
         self.hints_saved = True
@@ -138,8 +170,9 @@ class Document:
         return self.processed_proxy.shape[1] / self.space_size()[0]
 
     def key(self, model_id: str | None) -> tuple:
-        """What a result depends on: a result with another key is out of date."""
-        return (model_id, self.hints, self.steps)
+        """What a result depends on: a result with another key is out of date. The recipe
+        is item 2 (the window checks it)."""
+        return (model_id, self.hints, self.steps, self.strength, self.reference)
 
     def current_result(self, model_id: str | None) -> ColorizeResult | None:
         """The full-resolution result if it was made from today's inputs (for exports)."""

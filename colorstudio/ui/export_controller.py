@@ -1,8 +1,9 @@
 """The export room: the dialogs, where every photo's output goes, the overwrite question, and
 the one export job (`EngineAPI.export` -> `Colorizer.colorize_file`, as the CLI uses).
 
-A photo whose on-screen result was made from today's inputs (model, hints, recipe) is
-exported from that result: `ExportItem.result` carries it and the model does not run again.
+A photo whose on-screen result was made from today's inputs (model, hints, recipe, colour
+strength, reference photo) is exported from that result: `ExportItem.result` carries it and
+the model does not run again.
 Outputs never replace an original, and no two photos of a batch share one output.
 """
 
@@ -74,10 +75,13 @@ class ExportController(QObject):
         assert model_id is not None
         compare = compare_path(dst) if opts.compare else None
         # Exports take hints in the original photo's coordinates (as doc.hints and sidecars
-        # are) and map them through the steps themselves; None: the engine reads the sidecar.
+        # are) and map them through the steps themselves; None: the engine reads the sidecar
+        # (hints, strength and reference alike).
         hints = doc.hints if doc.loaded else None
         return ExportItem(doc.path, dst, model_id, hints, doc.steps, opts.quality, opts.depth,
-                          compare, opts.compression, doc.current_result(model_id))
+                          compare, opts.compression, doc.current_result(model_id),
+                          strength=doc.strength if doc.loaded else None,
+                          reference=doc.reference if doc.loaded else None)
 
     def export_current(self, opts: ExportOptions) -> int | None:
         win = self.win

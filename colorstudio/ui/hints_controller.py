@@ -1,5 +1,6 @@
 """The hints room: the Hints dock (colour, gamut picker, brush size, recent and suggested
-colours, hint count) and everything a hint edit sets off.
+colours, hint count, and the guidance rows of `guidance.GuidanceController`: colour strength,
+uncertainty, reference photo) and everything a hint edit sets off.
 
 A brush stroke, point or erase on the canvas becomes one `HintsCommand` on the photo's undo
 stack; applying it (do, undo, redo) sets the photo's hints, saves the sidecar, asks for a
@@ -15,19 +16,22 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QColorDialog, QFormLayout, QHBoxLayout, QLabel, QSlider, QSpinBox,
-                               QToolButton, QWidget)
+from PySide6.QtWidgets import (QColorDialog, QFormLayout, QFrame, QHBoxLayout, QLabel,
+                               QScrollArea, QSlider, QSpinBox, QToolButton, QWidget)
 
 from ..core.errors import ColorStudioError
 from ..core.hints import HintSet, sidecar_path
 from .colours import GamutPicker, SwatchRow, suggest_colours
 from .document import Document, HintsCommand
+from .guidance import GuidanceController
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
 RGB = tuple[int, int, int]
 RECENT = 8
+RESULT_TIP = "Colours of the result around the cursor"
+MODEL_TIP = "The model's own guesses for this spot, most likely first"
 
 
 class HintsController(QObject):
@@ -36,7 +40,9 @@ class HintsController(QObject):
         self.win = win
         self.canvas = win.canvas
         self._hover = (-1.0, -1.0)
+        self.model_suggestions = False  # the Suggested row holds the model's own guesses
         self.recent_colours: list[RGB] = self._load_recent()
+        self.guidance = GuidanceController(win, self)
         self.widget = self._build()
         self._suggest_timer = QTimer(self, singleShot=True, interval=120)
         self._suggest_timer.timeout.connect(self._update_suggestions)
@@ -82,8 +88,8 @@ class HintsController(QObject):
         self.recent_row = SwatchRow(RECENT)
         self.recent_row.chosen.connect(lambda r, g, b: self.set_colour((r, g, b)))
         self.suggest_row = SwatchRow(6)
-        self.suggest_row.setToolTip("Colours of the result around the cursor")
-        self.suggest_row.chosen.connect(lambda r, g, b: self.set_colour((r, g, b)))
+        self.suggest_row.setToolTip(RESULT_TIP)
+        self.suggest_row.chosen.connect(self._suggestion_chosen)
         self.hint_count = QLabel("No hints")
         form.addRow("Colour", self.colour_button)
         form.addRow(self.picker)
@@ -91,10 +97,18 @@ class HintsController(QObject):
         form.addRow("Recent", self.recent_row)
         form.addRow("Suggested", self.suggest_row)
         form.addRow(self.hint_count)
-        return tools
+        self.guidance.add_rows(form)
+        scroll = QScrollArea()  # the dock may be shorter than its rows on a small screen
+        scroll.setWidget(tools)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(tools.minimumSizeHint().width() + 20)
+        return scroll
 
     def stop(self) -> None:
         self._suggest_timer.stop()
+        self.guidance.stop()
 
     def save_settings(self) -> None:
         s = self.win.settings
@@ -149,10 +163,25 @@ class HintsController(QObject):
         doc = self.win.current
         if rgb is None or doc is None or x < 0 or not doc.loaded:
             return
+        model = self.guidance.model_colours(x, y)
+        self.model_suggestions = model is not None
+        self.suggest_row.setToolTip(MODEL_TIP if self.model_suggestions else RESULT_TIP)
+        if model is not None:
+            self.suggest_row.set_colours(model)
+            return
         w, h = doc.space_size()
         sx, sy = rgb.shape[1] / w, rgb.shape[0] / h
         radius = 0.06 * min(rgb.shape[:2])
         self.suggest_row.set_colours(suggest_colours(rgb, x * sx, y * sy, radius))
+
+    def _suggestion_chosen(self, r: int, g: int, b: int) -> None:
+        """The model's guesses are colours at the cursor's L* already: taken as they are;
+        the result's colours snap to it."""
+        if self.model_suggestions:
+            self.picker.set_colour((r, g, b))
+            self.set_colour((r, g, b), snap=False)
+        else:
+            self.set_colour((r, g, b))
 
     # ----- hint edits -----
     def _uses_hints(self) -> bool:
@@ -164,6 +193,7 @@ class HintsController(QObject):
         doc.hints = hints
         if doc is self.win.current:
             self.canvas.set_hints(hints)
+            self.canvas.set_marker(None)  # a suggested spot holds until the next hint edit
             self.update_count()
             if self._uses_hints():
                 if self.win.a_live.isChecked():

@@ -305,7 +305,7 @@ class MainWindow(WindowChrome, ModelsRoom, QMainWindow):
         if doc is None or not doc.loaded:
             return
         doc.set_steps(steps)
-        if doc.hints:
+        if doc.needs_sidecar:
             self.hints.save(doc)  # the sidecar records the recipe with the hints
         doc.result = doc.after_pyr = doc.preview_rgb8 = None
         self._set_before(doc)
@@ -345,7 +345,7 @@ class MainWindow(WindowChrome, ModelsRoom, QMainWindow):
         assert doc.image is not None
         req = ColorizeRequest(l_star=doc.image.l_star, model_id=self.model_id,
                               hints=doc.view_hints(), steps=doc.steps, display=Pyramid,
-                              source=doc.source)
+                              source=doc.source, strength=doc.strength, reference=doc.reference)
         jid = self.engine.colorize(req, latest_key="full" if latest else None)
         self.jobs.add(jid, JobKind.COLORIZE, doc, doc.key(self.model_id))
         doc.result_key = None
@@ -362,7 +362,8 @@ class MainWindow(WindowChrome, ModelsRoom, QMainWindow):
         size = min(PREVIEW_SIZE, card.working_size) if card is not None else PREVIEW_SIZE
         req = ColorizeRequest(l_star=doc.processed_proxy, model_id=self.model_id,
                               hints=doc.view_hints(hints), size=size, preprocessed=True,
-                              scale=doc.proxy_scale)
+                              scale=doc.proxy_scale, solve_size=size, strength=doc.strength,
+                              reference=doc.reference)
         jid = self.engine.preview(req)
         self.jobs.add(jid, JobKind.PREVIEW, doc)
         return jid
