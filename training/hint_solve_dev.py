@@ -1,0 +1,68 @@
+"""Measure settings of the hint solve on the DEV split with ground-truth hints (never val).
+
+python training/hint_solve_dev.py N [--source scenes-384px] SPEC...
+SPEC: `old:SIZE` (the solve before issue 14: the correction alone, at SIZE px) or
+`new:REACH:FILL` (`engine.pipeline.REACH_DECAY`, `FILL_PRIOR`). Prints one JSON line per SPEC
+with the dev PSNR at 1, 10 and 100 hints (and 0 for `old:128`), for the bundled default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+import colorstudio.engine.pipeline as pl
+from colorstudio.core.compose import HintSolve, fit_chroma_to_gamut, guided_upsample, resize
+from colorstudio.engine.evaluate import evaluate
+from colorstudio.engine.models import ModelStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dev_eval import dev_images  # noqa: E402
+
+NEW = pl._follow_hints
+
+
+def old_follow(size: int):  # noqa: ANN201 - the pre-issue-14 solve, for comparison
+    def follow(ab_low, free_low, l_low, l_star, hints, under, solve_size):  # noqa: ANN001, ANN202
+        height, width = l_star.shape
+        scale = min(1.0, size / max(height, width))
+        mw, mh = max(1, round(width * scale)), max(1, round(height * scale))
+        l_mid = l_star if scale == 1.0 else resize(l_star, mw, mh)
+        ab_mid = guided_upsample(ab_low, l_low, l_mid, radius=pl._radius(l_low))
+        hint_ab, mask = pl._render(hints, under, mh, mw, mw / width)
+        ab_mid = HintSolve(l_mid, mask).correct(ab_mid, hint_ab.transpose(1, 2, 0))
+        return fit_chroma_to_gamut(l_mid, ab_mid), l_mid, None
+    return follow
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("n", type=int)
+    ap.add_argument("specs", nargs="+")
+    ap.add_argument("--source", default="")
+    args = ap.parse_args()
+    model = ModelStore().load(None, torch.device("cpu"))
+    images = dev_images(Path("training/recipes/guided_mobilenet.toml"), args.n, args.source)
+    for spec in args.specs:
+        name, *vals = spec.split(":")
+        if name == "old":
+            pl._follow_hints = old_follow(int(vals[0]))
+        else:
+            pl._follow_hints = NEW
+            pl.REACH_DECAY, pl.FILL_PRIOR = float(vals[0]), float(vals[1])
+        row: dict = {"spec": spec}
+        t = time.time()
+        for h in (0, 1, 10, 100) if spec == "old:128" else (1, 10, 100):
+            row[h] = evaluate(model, Path("dev"), h, images=images).psnr
+        row["seconds"] = round(time.time() - t)
+        print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
