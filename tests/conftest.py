@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Tests run tiny models. With the 2 CPU cores busy (a training job, a parallel test run),
@@ -64,6 +65,14 @@ def colour_scene(height: int, width: int, seed: int = 0) -> np.ndarray:
     b = 0.5 + 0.45 * np.sin((xx + yy) / 11.0 + seed)
     img = np.stack([r, g, b], -1) + rng.normal(0, 0.02, (height, width, 3))
     return np.clip(img, 0, 1).astype(np.float32)
+
+
+@pytest.fixture(autouse=True)
+def fresh_predictions():
+    """Each test starts without the pipeline's remembered hint-free predictions."""
+    pipeline = sys.modules.get("colorstudio.engine.pipeline")
+    if pipeline is not None:
+        pipeline.forget_predictions()
 
 
 @pytest.fixture

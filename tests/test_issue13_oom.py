@@ -59,6 +59,7 @@ def test_batch_tries_the_gpu_once_then_stays_on_the_cpu(tmp_path: Path, tiny_mod
     assert any("on cpu" in s for s in steps)  # the record says where it ran
     colorizer.start_job()  # a new job tries the GPU again
     fake.calls.clear()
+    pipeline.forget_predictions()  # else the CPU copy's remembered answer for p0 is reused
     colorizer.colorize_image(read_image(tmp_path / "in" / "p0.png"), "tiny_guided_unet")
     assert fake.calls == ["meta", "cpu"]
 
@@ -73,10 +74,12 @@ def test_gui_export_job_remembers_the_fallback(qtbot, tiny_models: Path, tmp_pat
         svc.finished.connect(lambda j, r: done.__setitem__(j, r))
         svc.failed.connect(lambda j, m: done.__setitem__(j, m))
         gpu = svc.submit(lambda ctx: setattr(ctx.colorizer, "device", GPU))
-        src = write_grey(tmp_path / "a.png")
-        items = [ExportItem(src, tmp_path / f"o{i}_colorized.png", "tiny_guided_unet")
+        items = [ExportItem(write_grey(tmp_path / f"a{i}.png", seed=i),
+                            tmp_path / f"o{i}_colorized.png", "tiny_guided_unet")
                  for i in range(3)]
-        jobs = [gpu, svc.export(items), svc.export(items[:1])]
+        again = ExportItem(write_grey(tmp_path / "b.png", seed=9), tmp_path / "b_colorized.png",
+                           "tiny_guided_unet")
+        jobs = [gpu, svc.export(items), svc.export([again])]
         qtbot.waitUntil(lambda: all(j in done for j in jobs), timeout=60000)
         assert not done[jobs[1]].failed and not done[jobs[2]].failed
         # Job 1: one GPU try for three photos; job 2 (a new job) tries the GPU again, once.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,7 +132,10 @@ def predict_ab(model: LoadedModel, l_small: np.ndarray, hints: HintSet | None, s
     return crop(ab).astype(np.float32), None if probs is None else crop(probs).astype(np.float16)
 
 
-_FREE_CACHE: OrderedDict[tuple, tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
+# Per network (weakly: a network that is gone takes its entries with it): the last few
+# hint-free predictions, keyed by the input and the weights' version (in-place training
+# bumps it, so a network trained between two calls is never answered from the cache).
+_FREE_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _FREE_LOCK = threading.Lock()
 
 
@@ -139,18 +143,27 @@ def _predict_free(model: LoadedModel, l_small: np.ndarray, scale: float, pad: tu
                   strength: float) -> tuple[np.ndarray, np.ndarray | None]:
     """`predict_ab` without hints, remembered for the last few inputs: while the user paints,
     the photo's hint-free prediction is computed once, not at every stroke."""
-    key = (id(model.net), str(model.device), model.card.id, float(strength), pad, l_small.shape,
+    net = model.net
+    key = (str(model.device), model.card.id, float(strength), pad, l_small.shape,
+           sum(p._version for p in net.parameters()),
            hashlib.blake2b(np.ascontiguousarray(l_small).tobytes(), digest_size=16).digest())
     with _FREE_LOCK:
-        if key in _FREE_CACHE:
-            _FREE_CACHE.move_to_end(key)
-            return _FREE_CACHE[key]
+        cache = _FREE_CACHE.setdefault(net, OrderedDict())
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
     out = predict_ab(model, l_small, None, scale, pad, strength)
     with _FREE_LOCK:
-        _FREE_CACHE[key] = out
-        while len(_FREE_CACHE) > 4:
-            _FREE_CACHE.popitem(last=False)
+        cache[key] = out
+        while len(cache) > 4:
+            cache.popitem(last=False)
     return out
+
+
+def forget_predictions() -> None:
+    """Drop the remembered hint-free predictions (tests that count network runs)."""
+    with _FREE_LOCK:
+        _FREE_CACHE.clear()
 
 
 def _radius(l_low: np.ndarray) -> int:

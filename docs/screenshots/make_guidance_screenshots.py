@@ -38,7 +38,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
     ap.add_argument("--prefix", default="guidance")
     args = ap.parse_args()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    _app = QApplication.instance() or QApplication(sys.argv[:1])  # kept alive to the end
     tmp = tempfile.TemporaryDirectory()
     photo = Path(tmp.name) / args.photo.name  # the sidecar goes beside the copy
     photo.write_bytes(args.photo.read_bytes())
