@@ -250,3 +250,20 @@ def test_eval_measures_strength_and_a_reference(tmp_path, cli):
     ref = json.loads(out)
     assert ref["reference"] == "shifted-truth" and ref["strength"] == 0.7
     assert ref["psnr"] > plain["psnr"] + 3
+
+
+def test_a_network_changed_in_place_is_not_answered_from_the_cache(tiny_store):
+    """The hint-free prediction is remembered per network; training the same network in place
+    (as the wizard's before/after evaluation does) must give a new prediction."""
+    model = tiny_store.load("tiny_guided_unet", CPU)
+    state = {k: v.clone() for k, v in model.net.state_dict().items()}
+    l_star = _photo_like(64, 80)
+    try:
+        first = colorize_l(model, l_star).ab
+        assert np.array_equal(colorize_l(model, l_star).ab, first)  # remembered
+        with torch.no_grad():
+            for p in model.net.parameters():
+                p.add_(0.05 * torch.randn_like(p))
+        assert not np.allclose(colorize_l(model, l_star).ab, first)
+    finally:
+        model.net.load_state_dict(state)
