@@ -69,7 +69,7 @@ def reference_hints(l_star: np.ndarray, reference_rgb: np.ndarray, max_points: i
     tl = _shrink(target, work)
     rgb = np.clip(_shrink(ref, work), 0.0, 1.0)
     lab = rgb_to_lab(rgb)
-    if float(np.hypot(lab[..., 1], lab[..., 2]).max()) < MIN_CHROMA:
+    if not has_colour(lab):
         raise ColorStudioError("the reference photo has no colour (it is greyscale)")
     if max_points == 0:
         return HintSet()
@@ -128,6 +128,11 @@ def reference_hints(l_star: np.ndarray, reference_rgb: np.ndarray, max_points: i
                              (int(v[0]), int(v[1]), int(v[2])))
                    for r, c, v in zip(pix // tw, pix % tw, colours))
     return HintSet(points)
+
+
+def has_colour(lab: np.ndarray) -> bool:
+    """Whether a photo's Lab pixels (..., 3) hold any colour (some chroma >= MIN_CHROMA)."""
+    return float(np.hypot(lab[..., 1], lab[..., 2]).max()) >= MIN_CHROMA
 
 
 def read_reference(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QPushButton, QWidget
 from ..core.color import rgb_to_lab
 from ..core.errors import ColorStudioError
 from ..core.jobs import ColorizeResult
-from ..core.reference import MIN_CHROMA, read_reference
+from ..core.reference import has_colour, read_reference
 from ..core.uncertainty import heat_rgba, suggest_spot, uncertainty_map
 from .document import Document
 from .guidance_widgets import THUMB_H, THUMB_W, ReferenceDrop, StrengthSlider
@@ -204,8 +204,7 @@ class GuidanceController(QObject):
         path = Path(path).absolute()
         try:
             rgb = read_reference(path)
-            lab = rgb_to_lab(np.ascontiguousarray(rgb[::4, ::4]))
-            if float(np.hypot(lab[..., 1], lab[..., 2]).max()) < MIN_CHROMA:
+            if not has_colour(rgb_to_lab(np.ascontiguousarray(rgb[::4, ::4]))):
                 raise ColorStudioError(f"{path.name}: the reference photo has no colour "
                                        "(it is greyscale)")
         except ColorStudioError as exc:
