@@ -123,6 +123,37 @@ def test_cycle_objective_trains_both_generators(photos: Path, tmp_path: Path, mo
     assert changed > 0, "the colour -> grey generator F never learns"
 
 
+def test_cycle_lightness_term_is_gs_lightness_error_and_training_lowers_it(photos: Path,
+                                                                           tmp_path: Path):
+    """Unpaired, no colour target: G(grey) must keep the grey photo's L*. The reported term is
+    that error, computed here independently, and a few steps on it alone shrink it."""
+    from colorstudio.engine.torch_color import rgb_to_lab
+    from colorstudio.train.fit import _Objective
+
+    torch.manual_seed(0)
+    cfg = _cfg(photos, tmp_path / "cyc", "cycle",
+               losses={"adv": 0.0, "cycle": 0.0, "lightness": 1.0}, lr=3e-3)
+    net = build(cfg.arch, cfg.config)
+    obj = _Objective(cfg, net, torch.device("cpu"), np.random.default_rng(0), None)
+    opt_g = torch.optim.Adam([p for _, p in obj.generator_params_named()], lr=cfg.lr)
+    opt_d = torch.optim.Adam(obj.discriminator_params(), lr=cfg.lr)
+    rgb = torch.from_numpy(np.stack([_colour(i) for i in range(4)])).permute(0, 3, 1, 2)
+    rgb = rgb[..., :32, :32].float() / 255
+
+    def error() -> float:  # L* of G(grey of the first half) against that grey, as l_net sees it
+        with torch.no_grad():
+            net.eval()
+            grey = obj.l_net(rgb_to_lab(rgb[:2]))
+            out = net.g(grey).float() * 0.5 + 0.5
+            net.train()
+            return float((obj.l_net(rgb_to_lab(out.clamp(0, 1))) - grey).abs().mean())
+
+    first = error()
+    losses = [obj.step(rgb, opt_g, opt_d, amp=False)["lightness"] for _ in range(15)]
+    assert losses[0] == pytest.approx(first, rel=0.25)  # train-mode BatchNorm differs a little
+    assert error() < 0.7 * first, (first, error())
+
+
 def test_cancel_mid_run_returns_cancelled_without_weights(photos: Path, tmp_path: Path):
     cfg = _cfg(photos, tmp_path / "run", "regress", steps=50, checkpoint_every=100)
     events: list[TrainEvent] = []

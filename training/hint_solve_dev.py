@@ -40,6 +40,44 @@ def old_follow(size: int):  # noqa: ANN201 - the pre-issue-14 solve, for compari
     return follow
 
 
+def residual_follow(decay: float):  # noqa: ANN201 - the hints' correction of the free prediction
+    def follow(ab_low, free_low, l_low, l_star, hints, under, solve_size):  # noqa: ANN001, ANN202
+        height, width = l_star.shape
+        scale = min(1.0, solve_size / max(height, width))
+        mw, mh = max(1, round(width * scale)), max(1, round(height * scale))
+        l_mid = l_star if scale == 1.0 else resize(l_star, mw, mh)
+        free = guided_upsample(free_low, l_low, l_mid, radius=pl._radius(l_low))
+        hint_ab, mask = pl._render(hints, under, mh, mw, mw / width)
+        solve = HintSolve(l_mid, mask, decay=decay * (128 / max(mh, mw)) ** 2)
+        ab_mid = solve.correct(free, hint_ab.transpose(1, 2, 0))
+        return fit_chroma_to_gamut(l_mid, ab_mid), l_mid, solve.influence()
+    return follow
+
+
+def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str):  # noqa: ANN201
+    """The local solve with the reach's own affinity scale, and the fill's prior either the
+    reach-confined guided prediction (`local`, as the bundled solve) or `guided` itself."""
+    def follow(ab_low, free_low, l_low, l_star, hints, under, solve_size):  # noqa: ANN001, ANN202
+        height, width = l_star.shape
+        scale = min(1.0, solve_size / max(height, width))
+        mw, mh = max(1, round(width * scale)), max(1, round(height * scale))
+        l_mid = l_star if scale == 1.0 else resize(l_star, mw, mh)
+        radius = pl._radius(l_low)
+        hint_ab, mask = pl._render(hints, under, mh, mw, mw / width)
+        hint_ab = hint_ab.transpose(1, 2, 0)
+        free = guided_upsample(free_low, l_low, l_mid, radius=radius)
+        guided = guided_upsample(ab_low, l_low, l_mid, radius=radius)
+        per_pixel = (128 / max(mh, mw)) ** 2
+        reach = HintSolve(l_mid, mask, sigma=sigma_reach, decay=reach_decay * per_pixel,
+                          weight=1e4).influence()[..., None]
+        local = free + reach * (guided - free)
+        filled = HintSolve(l_mid, mask, decay=fill * per_pixel).solve(
+            hint_ab, local if prior == "local" else guided)
+        ab_mid = free + reach * (filled - free)
+        return fit_chroma_to_gamut(l_mid, ab_mid), l_mid, reach[..., 0]
+    return follow
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("n", type=int)
@@ -52,6 +90,10 @@ def main() -> int:
         name, *vals = spec.split(":")
         if name == "old":
             pl._follow_hints = old_follow(int(vals[0]))
+        elif name == "v2":
+            pl._follow_hints = v2_follow(float(vals[0]), float(vals[1]), float(vals[2]), vals[3])
+        elif name == "res":
+            pl._follow_hints = residual_follow(float(vals[0]))
         else:
             pl._follow_hints = NEW
             pl.REACH_DECAY, pl.FILL_PRIOR = float(vals[0]), float(vals[1])

@@ -204,6 +204,12 @@ class _Objective:
         adv = L.adversarial(d_c(fake_c), True, kind) + L.adversarial(d_g(fake_g), True, kind)
         cyc = F.l1_loss(f(fake_c), grey) + F.l1_loss(g(fake_g), colour)
         loss = w.get("adv", 1.0) * adv + w.get("cycle", 10.0) * cyc
+        parts = [("adv", adv), ("cycle", cyc)]
+        if w.get("lightness", 0):  # G keeps the grey photo's L*: unpaired, no colour target
+            light = F.l1_loss(self.l_net(rgb_to_lab((fake_c.float() * 0.5 + 0.5).clamp(0, 1))),
+                              grey.float())
+            loss = loss + w["lightness"] * light
+            parts.append(("lightness", light))
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
         opt_g.step()
@@ -215,7 +221,7 @@ class _Objective:
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        parts = (("loss", loss), ("adv", adv), ("cycle", cyc), ("d", d_loss))
+        parts += [("loss", loss), ("d", d_loss)]
         return {k: float(v.detach()) for k, v in parts}
 
     def preview(self, rgb: torch.Tensor) -> np.ndarray:
