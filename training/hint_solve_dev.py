@@ -73,7 +73,7 @@ def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str): 
         local = free + reach * (guided - free)
         filled = HintSolve(l_mid, mask, decay=fill * per_pixel).solve(
             hint_ab, local if prior == "local" else guided)
-        ab_mid = free + reach * (filled - free)
+        ab_mid = guided if prior == "net" else free + reach * (filled - free)
         return fit_chroma_to_gamut(l_mid, ab_mid), l_mid, reach[..., 0]
     return follow
 
@@ -92,6 +92,8 @@ def main() -> int:
             pl._follow_hints = old_follow(int(vals[0]))
         elif name == "v2":
             pl._follow_hints = v2_follow(float(vals[0]), float(vals[1]), float(vals[2]), vals[3])
+        elif name == "net":  # the network's guided prediction alone, no solve
+            pl._follow_hints = v2_follow(1e-5, 1e-4, 2.0, "net")
         elif name == "res":
             pl._follow_hints = residual_follow(float(vals[0]))
         else:
