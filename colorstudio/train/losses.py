@@ -22,8 +22,12 @@ def huber(pred: torch.Tensor, target: torch.Tensor, beta: float = 0.01) -> torch
 
 
 def cosine_distance(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean over pixels of 1 - cos(angle) between predicted and true colour vectors (paper 000)."""
-    return (1 - F.cosine_similarity(pred, target, dim=1, eps=1e-6)).mean()
+    """Mean over pixels of 1 - cos(angle) between predicted and true colour vectors (paper 000),
+    RGB given in [-1, 1] and compared in [0, 1]: there the angle between two colours is their
+    difference in chromaticity (hue and saturation) whatever their lightness, which the app
+    takes from the photo. In [-1, 1] every mid-grey is near the origin, where the angle is
+    noise, and a dark colour points the same way as black."""
+    return (1 - F.cosine_similarity((pred + 1) / 2, (target + 1) / 2, dim=1, eps=1e-6)).mean()
 
 
 def colour_diversity(pred_rgb: torch.Tensor, true_rgb: torch.Tensor) -> torch.Tensor:
