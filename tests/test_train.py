@@ -154,6 +154,25 @@ def test_cycle_lightness_term_is_gs_lightness_error_and_training_lowers_it(photo
     assert error() < 0.7 * first, (first, error())
 
 
+def test_snapshots_keep_the_inference_weights_of_each_stopping_point(photos: Path,
+                                                                    tmp_path: Path):
+    """`snapshot_every`: the candidates for a stopping point chosen on the dev split, each the
+    generator's weights at that step (they differ, and they load into the inference net)."""
+    res = fit(_cfg(photos, tmp_path / "gan", "gan_ab", steps=4, snapshot_every=2))
+    shots = sorted((tmp_path / "gan" / "snapshots").glob("*.safetensors"))
+    assert [p.name for p in shots] == ["step2.safetensors", "step4.safetensors"]
+    nets = []
+    for path in (*shots, res.weights):
+        net = build("roshana2023_pix2pix", TINY_CONFIGS["roshana2023_pix2pix"])
+        load_weights(net, path)
+        nets.append(_params(net))
+    assert any(not torch.equal(a, b) for a, b in zip(nets[0], nets[1]))  # step 2 != step 4
+    assert all(torch.equal(a, b) for a, b in zip(nets[1], nets[2]))  # the last is the result
+    assert not (tmp_path / "run0" / "snapshots").exists()
+    fit(_cfg(photos, tmp_path / "run0", "regress", steps=2))  # off by default
+    assert not (tmp_path / "run0" / "snapshots").exists()
+
+
 def test_cancel_mid_run_returns_cancelled_without_weights(photos: Path, tmp_path: Path):
     cfg = _cfg(photos, tmp_path / "run", "regress", steps=50, checkpoint_every=100)
     events: list[TrainEvent] = []

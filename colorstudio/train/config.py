@@ -52,6 +52,9 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 0  # torch CPU threads; 0 = torch's default
     checkpoint_every: int = 500
+    # Every this many steps, the inference weights as `snapshots/step<N>.safetensors`
+    # (0 = none): the candidates for choosing a stopping point on the dev split.
+    snapshot_every: int = 0
     preview_every: int = 200
     log_every: int = 50
 

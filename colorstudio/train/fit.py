@@ -538,6 +538,10 @@ def fit(
         if step % cfg.checkpoint_every == 0 and main:
             save_checkpoint()
             emit(TrainEvent("checkpoint", step, cfg.steps))
+        if cfg.snapshot_every and step % cfg.snapshot_every == 0 and main:
+            (out / "snapshots").mkdir(exist_ok=True)
+            save_weights(net, out / "snapshots" / f"step{step}.safetensors",
+                         {"arch": cfg.arch, "config": json.dumps(cfg.config), "steps": str(step)})
     if main:
         save_checkpoint()
     seconds = time.perf_counter() - start - paused
