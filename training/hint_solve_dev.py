@@ -27,29 +27,31 @@ from dev_eval import dev_images  # noqa: E402
 NEW = pl._follow_hints
 
 
+def _grid(l_star, hints, under, size: int):  # noqa: ANN001, ANN202
+    """L* at (at most) `size` px and the hints rendered on it, as the bundled solve does."""
+    height, width = l_star.shape
+    scale = min(1.0, size / max(height, width))
+    mw, mh = max(1, round(width * scale)), max(1, round(height * scale))
+    l_mid = l_star if scale == 1.0 else resize(l_star, mw, mh)
+    hint_ab, mask = pl._render(hints, under, mh, mw, mw / width)
+    return l_mid, hint_ab.transpose(1, 2, 0), mask, (128 / max(mh, mw)) ** 2
+
+
 def old_follow(size: int):  # noqa: ANN201 - the pre-issue-14 solve, for comparison
     def follow(ab_low, free_low, l_low, l_star, hints, under, solve_size):  # noqa: ANN001, ANN202
-        height, width = l_star.shape
-        scale = min(1.0, size / max(height, width))
-        mw, mh = max(1, round(width * scale)), max(1, round(height * scale))
-        l_mid = l_star if scale == 1.0 else resize(l_star, mw, mh)
+        l_mid, hint_ab, mask, _ = _grid(l_star, hints, under, size)
         ab_mid = guided_upsample(ab_low, l_low, l_mid, radius=pl._radius(l_low))
-        hint_ab, mask = pl._render(hints, under, mh, mw, mw / width)
-        ab_mid = HintSolve(l_mid, mask).correct(ab_mid, hint_ab.transpose(1, 2, 0))
+        ab_mid = HintSolve(l_mid, mask).correct(ab_mid, hint_ab)
         return fit_chroma_to_gamut(l_mid, ab_mid), l_mid, None
     return follow
 
 
 def residual_follow(decay: float):  # noqa: ANN201 - the hints' correction of the free prediction
     def follow(ab_low, free_low, l_low, l_star, hints, under, solve_size):  # noqa: ANN001, ANN202
-        height, width = l_star.shape
-        scale = min(1.0, solve_size / max(height, width))
-        mw, mh = max(1, round(width * scale)), max(1, round(height * scale))
-        l_mid = l_star if scale == 1.0 else resize(l_star, mw, mh)
+        l_mid, hint_ab, mask, per_pixel = _grid(l_star, hints, under, solve_size)
         free = guided_upsample(free_low, l_low, l_mid, radius=pl._radius(l_low))
-        hint_ab, mask = pl._render(hints, under, mh, mw, mw / width)
-        solve = HintSolve(l_mid, mask, decay=decay * (128 / max(mh, mw)) ** 2)
-        ab_mid = solve.correct(free, hint_ab.transpose(1, 2, 0))
+        solve = HintSolve(l_mid, mask, decay=decay * per_pixel)
+        ab_mid = solve.correct(free, hint_ab)
         return fit_chroma_to_gamut(l_mid, ab_mid), l_mid, solve.influence()
     return follow
 
@@ -58,16 +60,10 @@ def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str): 
     """The local solve with the reach's own affinity scale, and the fill's prior either the
     reach-confined guided prediction (`local`, as the bundled solve) or `guided` itself."""
     def follow(ab_low, free_low, l_low, l_star, hints, under, solve_size):  # noqa: ANN001, ANN202
-        height, width = l_star.shape
-        scale = min(1.0, solve_size / max(height, width))
-        mw, mh = max(1, round(width * scale)), max(1, round(height * scale))
-        l_mid = l_star if scale == 1.0 else resize(l_star, mw, mh)
+        l_mid, hint_ab, mask, per_pixel = _grid(l_star, hints, under, solve_size)
         radius = pl._radius(l_low)
-        hint_ab, mask = pl._render(hints, under, mh, mw, mw / width)
-        hint_ab = hint_ab.transpose(1, 2, 0)
         free = guided_upsample(free_low, l_low, l_mid, radius=radius)
         guided = guided_upsample(ab_low, l_low, l_mid, radius=radius)
-        per_pixel = (128 / max(mh, mw)) ** 2
         reach = HintSolve(l_mid, mask, sigma=sigma_reach, decay=reach_decay * per_pixel,
                           weight=1e4).influence()[..., None]
         local = free + reach * (guided - free)
