@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 import colorstudio.engine.pipeline as pl
-from colorstudio.core.compose import HintSolve, fit_chroma_to_gamut, guided_upsample, resize
+from colorstudio.core.compose import HintSolve, fit_chroma_to_gamut, guided_upsample
 from colorstudio.engine.evaluate import evaluate
 from colorstudio.engine.models import ModelStore
 
@@ -27,19 +27,9 @@ from dev_eval import dev_images  # noqa: E402
 NEW = pl._follow_hints
 
 
-def _grid(l_star, hints, under, size: int):  # noqa: ANN001, ANN202
-    """L* at (at most) `size` px and the hints rendered on it, as the bundled solve does."""
-    height, width = l_star.shape
-    scale = min(1.0, size / max(height, width))
-    mw, mh = max(1, round(width * scale)), max(1, round(height * scale))
-    l_mid = l_star if scale == 1.0 else resize(l_star, mw, mh)
-    hint_ab, mask = pl._render(hints, under, mh, mw, mw / width)
-    return l_mid, hint_ab.transpose(1, 2, 0), mask, (128 / max(mh, mw)) ** 2
-
-
 def old_follow(size: int):  # noqa: ANN201 - the pre-issue-14 solve, for comparison
     def follow(ab_low, free_low, l_low, l_star, hints, under, solve_size):  # noqa: ANN001, ANN202
-        l_mid, hint_ab, mask, _ = _grid(l_star, hints, under, size)
+        l_mid, hint_ab, mask, _ = pl.solve_grid(l_star, hints, under, size)
         ab_mid = guided_upsample(ab_low, l_low, l_mid, radius=pl._radius(l_low))
         ab_mid = HintSolve(l_mid, mask).correct(ab_mid, hint_ab)
         return fit_chroma_to_gamut(l_mid, ab_mid), l_mid, None
@@ -48,7 +38,7 @@ def old_follow(size: int):  # noqa: ANN201 - the pre-issue-14 solve, for compari
 
 def residual_follow(decay: float):  # noqa: ANN201 - the hints' correction of the free prediction
     def follow(ab_low, free_low, l_low, l_star, hints, under, solve_size):  # noqa: ANN001, ANN202
-        l_mid, hint_ab, mask, per_pixel = _grid(l_star, hints, under, solve_size)
+        l_mid, hint_ab, mask, per_pixel = pl.solve_grid(l_star, hints, under, solve_size)
         free = guided_upsample(free_low, l_low, l_mid, radius=pl._radius(l_low))
         solve = HintSolve(l_mid, mask, decay=decay * per_pixel)
         ab_mid = solve.correct(free, hint_ab)
@@ -58,18 +48,21 @@ def residual_follow(decay: float):  # noqa: ANN201 - the hints' correction of th
 
 def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str):  # noqa: ANN201
     """The local solve with the reach's own affinity scale, and the fill's prior either the
-    reach-confined guided prediction (`local`, as the bundled solve) or `guided` itself."""
+    reach-confined guided prediction (`local`, as the bundled solve) or `guided` itself;
+    `net`: the guided prediction alone."""
     def follow(ab_low, free_low, l_low, l_star, hints, under, solve_size):  # noqa: ANN001, ANN202
-        l_mid, hint_ab, mask, per_pixel = _grid(l_star, hints, under, solve_size)
+        l_mid, hint_ab, mask, per_pixel = pl.solve_grid(l_star, hints, under, solve_size)
         radius = pl._radius(l_low)
         free = guided_upsample(free_low, l_low, l_mid, radius=radius)
         guided = guided_upsample(ab_low, l_low, l_mid, radius=radius)
+        if prior == "net":  # the network's guided prediction alone: no solve
+            return fit_chroma_to_gamut(l_mid, guided), l_mid, None
         reach = HintSolve(l_mid, mask, sigma=sigma_reach, decay=reach_decay * per_pixel,
                           weight=1e4).influence()[..., None]
         local = free + reach * (guided - free)
         filled = HintSolve(l_mid, mask, decay=fill * per_pixel).solve(
             hint_ab, local if prior == "local" else guided)
-        ab_mid = guided if prior == "net" else free + reach * (filled - free)
+        ab_mid = free + reach * (filled - free)
         return fit_chroma_to_gamut(l_mid, ab_mid), l_mid, reach[..., 0]
     return follow
 

@@ -183,6 +183,18 @@ REACH_DECAY = 1e-5
 FILL_PRIOR = 1e-4
 
 
+def solve_grid(l_star: np.ndarray, hints: HintSet | None, under: HintSet | None,
+               solve_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The hint solve's grid: L* at (at most) `solve_size` px, the hints rendered on it (ab
+    (h, w, 2) and mask (h, w)), and the solve's per-pixel scale (1 on a 128-px grid)."""
+    height, width = l_star.shape
+    scale = min(1.0, solve_size / max(height, width))
+    mw, mh = max(1, round(width * scale)), max(1, round(height * scale))
+    l_mid = l_star if scale == 1.0 else resize(l_star, mw, mh)
+    hint_ab, hint_mask = _render(hints, under, mh, mw, mw / width)
+    return l_mid, hint_ab.transpose(1, 2, 0), hint_mask, (128 / max(mh, mw)) ** 2
+
+
 def _follow_hints(ab_low: np.ndarray, free_low: np.ndarray, l_low: np.ndarray,
                   l_star: np.ndarray, hints: HintSet | None, under: HintSet | None,
                   solve_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -191,16 +203,10 @@ def _follow_hints(ab_low: np.ndarray, free_low: np.ndarray, l_low: np.ndarray,
     the whole photo) is kept only within their edge-aware reach; there the hints' colours are
     spread along the photo's edges (kept exactly at the hints); beyond it the hint-free
     prediction stands -> (ab, its L*, the hints' influence)."""
-    height, width = l_star.shape
-    scale = min(1.0, solve_size / max(height, width))
-    mw, mh = max(1, round(width * scale)), max(1, round(height * scale))
-    l_mid = l_star if scale == 1.0 else resize(l_star, mw, mh)
+    l_mid, hint_ab, hint_mask, per_pixel = solve_grid(l_star, hints, under, solve_size)
     radius = _radius(l_low)
-    hint_ab, hint_mask = _render(hints, under, mh, mw, mw / width)
-    hint_ab = hint_ab.transpose(1, 2, 0)
     free = guided_upsample(free_low, l_low, l_mid, radius=radius)
     guided = guided_upsample(ab_low, l_low, l_mid, radius=radius)
-    per_pixel = (128 / max(mh, mw)) ** 2
     reach = HintSolve(l_mid, hint_mask, decay=REACH_DECAY * per_pixel,
                       weight=1e4).influence()[..., None]
     local = free + reach * (guided - free)

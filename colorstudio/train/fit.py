@@ -476,6 +476,9 @@ def fit(
         }
         atomic_write(ckpt, lambda tmp: torch.save(state, tmp))
 
+    def weights_meta(at_step: int) -> dict[str, str]:  # the inference weights' metadata
+        return {"arch": cfg.arch, "config": json.dumps(cfg.config), "steps": str(at_step)}
+
     batches = cache.batches(cfg.batch, cfg.size, rng, device, cfg.rotate, cfg.zoom)
     half = cfg.batch // 2  # the cycle objective reads the first half of a batch as grey
     grey_batches = (grey_cache.batches(half, cfg.size, rng, device, cfg.rotate, cfg.zoom)
@@ -540,8 +543,7 @@ def fit(
             emit(TrainEvent("checkpoint", step, cfg.steps))
         if cfg.snapshot_every and step % cfg.snapshot_every == 0 and main:
             (out / "snapshots").mkdir(exist_ok=True)
-            save_weights(net, out / "snapshots" / f"step{step}.safetensors",
-                         {"arch": cfg.arch, "config": json.dumps(cfg.config), "steps": str(step)})
+            save_weights(net, out / "snapshots" / f"step{step}.safetensors", weights_meta(step))
     if main:
         save_checkpoint()
     seconds = time.perf_counter() - start - paused
@@ -551,8 +553,7 @@ def fit(
     else:
         net.eval()
         if main:
-            save_weights(net, weights, {"arch": cfg.arch, "config": json.dumps(cfg.config),
-                                        "steps": str(step)})
+            save_weights(net, weights, weights_meta(step))
         emit(TrainEvent("done", step, cfg.steps, losses, weights=str(weights)))
     barrier()  # the next stage (on any rank) starts from the weights rank 0 just wrote
     if owned:
