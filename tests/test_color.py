@@ -178,6 +178,26 @@ def test_torch_round_trip_and_batch(rng):
     assert (back - rgb).abs().max().item() < 1e-4
 
 
+def test_relit_ab_reads_a_colour_at_the_photos_lightness(rng):
+    """Paper 000's cosine loss leaves its output's brightness free: a colour and its darker
+    self (the same direction in linear RGB) must give the same ab at the photo's L*, and at
+    the colour's own L* that ab is the colour's own."""
+    from colorstudio.engine import torch_color as T
+
+    rgb = torch.from_numpy(rng.uniform(0.2, 0.9, (1, 3, 8, 8)).astype(np.float32))
+    lab = T.rgb_to_lab(rgb)
+    own = T.relit_ab(rgb, lab[:, :1])
+    assert (own - lab[:, 1:]).abs().max().item() < 1e-3
+    lin = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    darker_lin = lin * 0.3  # the same chromaticity, a third of the light
+    darker = torch.where(darker_lin <= 0.0031308, 12.92 * darker_lin,
+                         1.055 * darker_lin ** (1 / 2.4) - 0.055)
+    assert (T.rgb_to_lab(darker)[:, 1:] - lab[:, 1:]).abs().max().item() > 5  # read raw: wrong
+    assert (T.relit_ab(darker, lab[:, :1]) - lab[:, 1:]).abs().max().item() < 1e-3
+    black = torch.zeros(1, 3, 2, 2)
+    assert T.relit_ab(black, torch.full((1, 1, 2, 2), 60.0)).abs().max().item() < 1e-4
+
+
 @pytest.mark.parametrize("shape", [(50, 60), (50, 60, 3), (7, 3, 3)])
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_from_unit_float_fast_paths_match_numpy(rng, shape, dtype):

@@ -337,3 +337,20 @@ def test_finetuning_the_pretrained_default_keeps_its_encoder_gentle(
     bn = [k for k in base.state_dict() if k.startswith("encoder.") and "running_mean" in k]
     assert bn and all(torch.equal(base.state_dict()[k], tuned.state_dict()[k]) for k in bn)
     assert not torch.equal(base.class_head.weight, tuned.class_head.weight)
+
+
+def test_wizard_fine_tunes_adversarial_models_with_their_recipes_final_weighting():
+    """Where a bundle's last stage is adversarial, its loss weights were chosen on dev: the
+    wizard continues with those, never a stale copy of an earlier choice."""
+    from colorstudio.train.config import load_recipe
+    from colorstudio.train.finetune_archs import ARCH_DEFAULTS
+
+    checked = []
+    for recipe in sorted(Path("training/recipes").glob("*.toml")):
+        _, stages = load_recipe(recipe)
+        last = stages[-1]
+        if "adv" in last.losses and last.arch in ARCH_DEFAULTS:
+            wizard = ARCH_DEFAULTS[last.arch]
+            assert (wizard["objective"], wizard["losses"]) == (last.objective, last.losses)
+            checked.append(last.arch)
+    assert {"mathur2023_gan", "mahajan2022_cyclegan", "roshana2023_resnet18_unet"} <= set(checked)

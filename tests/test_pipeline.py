@@ -157,6 +157,36 @@ def test_rgb_predicting_models_contribute_chroma_only(tiny_store):
     assert res.ab[..., 1].min() > 5  # clearly yellow, but within the gamut at this L*
 
 
+def test_chromaticity_only_models_are_read_at_the_photos_lightness(tiny_store):
+    """A cosine-trained RGB net (paper 000) paints a dark blue where the photo is light: its
+    output's brightness is free, so the blue's chromaticity is read at the photo's L*, not
+    the dark blue's small a*b*."""
+
+    class DarkBlue(torch.nn.Module):
+        output = "rgb"
+
+        def __init__(self, chromaticity_only: bool) -> None:
+            super().__init__()
+            self.chromaticity_only = chromaticity_only
+
+        def predict(self, l, hint_ab=None, hint_mask=None):
+            out = torch.empty(l.shape[0], 3, l.shape[2], l.shape[3])
+            out[:, 0], out[:, 1], out[:, 2] = -0.9, -0.85, -0.6  # sRGB (0.05, 0.075, 0.2)
+            return out
+
+    card = tiny_store.card("tiny_mahajan2022_cyclegan")
+    l_star = np.full((48, 64), 60.0, np.float32)
+    raw = colorize_l(LoadedModel(card, DarkBlue(False), CPU), l_star).ab
+    relit = colorize_l(LoadedModel(card, DarkBlue(True), CPU), l_star).ab
+    dark = C.rgb_to_lab(np.array([[0.05, 0.075, 0.2]], np.float32))[0]
+    hue = np.arctan2(dark[2], dark[1])
+    for ab in (raw, relit):
+        assert np.abs(np.arctan2(ab[..., 1], ab[..., 0]) - hue).max() < 0.1
+    chroma = lambda ab: float(np.hypot(ab[..., 0], ab[..., 1]).mean())  # noqa: E731
+    assert abs(chroma(raw) - np.hypot(dark[1], dark[2])) < 1.0
+    assert chroma(relit) > 1.5 * chroma(raw)
+
+
 def test_working_shape_keeps_aspect_and_pads_to_the_multiple():
     assert working_shape(4000, 3000, 256, 16) == (256, 192, 256, 192)
     assert working_shape(3000, 4000, 256, 32) == (192, 256, 192, 256)

@@ -29,7 +29,7 @@ from ..core.errors import CancelledError
 from ..core.hints import DEFAULT_STRENGTH, HintSet
 from ..core.uncertainty import Distribution
 from .models import LoadedModel
-from .torch_color import rgb_to_lab
+from .torch_color import relit_ab, rgb_to_lab
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,10 @@ def predict_ab(model: LoadedModel, l_small: np.ndarray, hints: HintSet | None, s
         out = out.float()
         if out.shape[1] == 3:  # RGB model: keep only its chroma
             out = F.interpolate(out, size=(ph, pw), mode="bilinear", align_corners=False)
-            ab = rgb_to_lab((out + 1) / 2)[:, 1:]
+            if getattr(net, "chromaticity_only", False):  # read at the photo's own L*
+                ab = relit_ab((out + 1) / 2, (x.float() + norm.l_shift) * norm.l_scale)
+            else:
+                ab = rgb_to_lab((out + 1) / 2)[:, 1:]
         else:
             ab = out * norm.ab_scale
     if not getattr(net, "native_strength", False):

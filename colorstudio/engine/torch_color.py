@@ -26,13 +26,35 @@ def _f_inv(t: torch.Tensor) -> torch.Tensor:
     return torch.where(t3 > _EPS, t3, (116 * t - 16) / _KAPPA)
 
 
-def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
+def _linear(rgb: torch.Tensor) -> torch.Tensor:
     rgb = rgb.float()
-    lin = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb.clamp_min(0) + 0.055) / 1.055) ** 2.4)
-    xyz = torch.einsum("ij,bjhw->bihw", _M.to(rgb.device), lin) / _W.to(rgb.device)
+    return torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb.clamp_min(0) + 0.055) / 1.055) ** 2.4)
+
+
+def _xyz_to_lab(xyz: torch.Tensor) -> torch.Tensor:
     f = _f(xyz)
     return torch.cat([116 * f[:, 1:2] - 16, 500 * (f[:, 0:1] - f[:, 1:2]),
                       200 * (f[:, 1:2] - f[:, 2:3])], 1)
+
+
+def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
+    lin = _linear(rgb)
+    return _xyz_to_lab(torch.einsum("ij,bjhw->bihw", _M.to(rgb.device), lin) / _W.to(rgb.device))
+
+
+def relit_ab(rgb: torch.Tensor, l_star: torch.Tensor) -> torch.Tensor:
+    """ab (B, 2, H, W) of the colour with `rgb`'s chromaticity (its XYZ direction) at lightness
+    `l_star` (B, 1, H, W): how an RGB-predicting network's colour is read at the photo's own
+    lightness. A network trained on the angle between colours (paper 000's cosine distance)
+    leaves its output's brightness free, and Lab's a*b* of a colour grow with its lightness, so
+    reading ab straight from that output gives the photo the wrong saturation. Near-black
+    predictions (no defined chromaticity) read as grey."""
+    xyz = torch.einsum("ij,bjhw->bihw", _M.to(rgb.device), _linear(rgb)) / _W.to(rgb.device)
+    y = xyz[:, 1:2]
+    target = _f_inv((l_star.float() + 16) / 116)  # Y / Yn of the photo's L*
+    ok = y > 1e-4
+    relit = torch.where(ok, xyz * (target / y.clamp_min(1e-4)), target.expand_as(xyz))
+    return _xyz_to_lab(relit)[:, 1:]
 
 
 def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,9 @@ class ColorNet(nn.Module):
     uses_hints: bool = False
     channels_last: bool = False  # the engine stores the weights channels-last (faster)
     native_strength: bool = False  # `run` honours `strength` itself
+    # RGB nets trained on the angle between colours only (paper 000's cosine distance): their
+    # output's brightness is free, so the engine reads its chromaticity at the photo's L*.
+    chromaticity_only: bool = False
 
     def predict(
         self,

@@ -29,6 +29,7 @@ class MathurGANConfig:
 @register_arch("mathur2023_gan", MathurGANConfig, output="rgb")
 class MathurGAN(ColorNet):
     output = "rgb"
+    chromaticity_only = True  # trained on the cosine distance: the colour's direction only
 
     def __init__(self, cfg: MathurGANConfig) -> None:
         super().__init__()

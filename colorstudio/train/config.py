@@ -39,6 +39,9 @@ class TrainConfig:
     gan: str = "vanilla"  # vanilla | lsgan
     rebalance: float = 0.0  # 0 = plain cross-entropy; else lambda of Zhang et al.'s rebalancing
     soft_sigma: float = 5.0  # ab units, soft-encoding kernel
+    # Objective "guided": the share of hinted photos given a log-uniform number of hints (up to
+    # 128) instead of the paper's geometric count (mean 8).
+    dense_hints: float = 0.0
     seed: int = 0
     init: str = ""  # safetensors file to start from (previous stage or base model)
     pretrained: str = ""  # a `train.pretrained.SOURCES` name, loaded when `init` is empty

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-# Per architecture: the objective and losses of its recipe in training/recipes/, with a lower
-# learning rate for fine-tuning (the base is already trained; a recipe's full rate forgets it).
+# Per architecture: the objective and losses of the last stage of its recipe in
+# training/recipes/ (the weights dev chose for the bundle), with a lower learning rate for
+# fine-tuning (the base is already trained; a recipe's full rate forgets it).
 ARCH_DEFAULTS: dict[str, dict] = {
     "guided_unet": dict(objective="guided", losses={"class": 1.0, "huber": 10.0},
                         rebalance=0.5, betas=(0.9, 0.99), weight_decay=1e-5, lr=1e-4),
@@ -18,9 +19,8 @@ ARCH_DEFAULTS: dict[str, dict] = {
                              channels_last=True),
     "mahajan2022_cyclegan": dict(objective="cycle", losses={"adv": 1.0, "cycle": 10.0},
                                  gan="lsgan", betas=(0.5, 0.999), lr=5e-5),
-    "mathur2023_gan": dict(objective="gan_rgb",
-                           losses={"cosine": 1.0, "adv": 0.01, "diversity": 0.1},
-                           betas=(0.5, 0.999), lr=5e-5),
+    "mathur2023_gan": dict(objective="gan_rgb", losses={"cosine": 1.0, "adv": 0.01},
+                           betas=(0.5, 0.999), lr=1e-5),
     "roshana2023_pix2pix": dict(objective="gan_ab", losses={"l1": 100.0, "adv": 0.25},
                                 betas=(0.5, 0.999), lr=5e-5),
     "roshana2023_resnet18_unet": dict(objective="gan_ab", losses={"l1": 100.0, "adv": 0.25},

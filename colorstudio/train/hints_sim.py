@@ -1,7 +1,9 @@
 """Simulated user hints for training the hint-conditioned generator (Zhang et al. 2017).
 
 Per image: no hints with probability `p_none`, otherwise a geometric number of hints
-(p = 1/8, as in the paper), each either a square patch (side 1-9 px) or, with probability
+(p = 1/8, as in the paper) or, with probability `p_dense`, a log-uniform number in 1..`max_hints`
+(a geometric count almost never reaches the dozens of hints an archivist places on one photo:
+P(n >= 100) ~ 2e-6); each hint either a square patch (side 1-9 px) or, with probability
 `p_stroke`, a short stroke segment (width 1-4 px); each carries the mean ground-truth ab
 under it, as a user's single picked colour would.
 """
@@ -14,7 +16,7 @@ import torch
 
 def simulate_hints(
     ab: torch.Tensor, rng: np.random.Generator, p_none: float = 0.2, p_geom: float = 0.125,
-    max_hints: int = 128, p_stroke: float = 0.3,
+    max_hints: int = 128, p_stroke: float = 0.3, p_dense: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """ab (B, 2, H, W) normalised -> (hint_ab (B, 2, H, W), mask (B, 1, H, W))."""
     b, _, h, w = ab.shape
@@ -25,7 +27,10 @@ def simulate_hints(
     for i in range(b):
         if rng.random() < p_none:
             continue
-        n = min(int(rng.geometric(p_geom)), max_hints)
+        if rng.random() < p_dense:
+            n = int(round(np.exp(rng.uniform(0.0, np.log(max_hints)))))
+        else:
+            n = min(int(rng.geometric(p_geom)), max_hints)
         for _ in range(n):
             if rng.random() < p_stroke:
                 y0, x0 = rng.uniform(0, h), rng.uniform(0, w)
