@@ -154,39 +154,6 @@ def test_cycle_lightness_term_is_gs_lightness_error_and_training_lowers_it(photo
     assert error() < 0.7 * first, (first, error())
 
 
-def test_cycle_conditional_discriminator_judges_each_colouring_with_its_own_lightness(
-        photos: Path, tmp_path: Path):
-    """`cond_d`: the colour discriminator sees (L, RGB) pairs. A real pair is a colour photo
-    with its own L*; a fake one is a grey photo with G's colouring of it. Nothing else pairs
-    a grey input with a colour: the training stays unpaired."""
-    from colorstudio.engine.torch_color import rgb_to_lab
-    from colorstudio.train.fit import _Objective
-
-    cfg = _cfg(photos, tmp_path / "cyc", "cycle",
-               config={**TINY_CONFIGS["mahajan2022_cyclegan"], "cond_d": True})
-    net = build(cfg.arch, cfg.config)
-    obj = _Objective(cfg, net, torch.device("cpu"), np.random.default_rng(0), None)
-    seen: list[torch.Tensor] = []
-    obj.aux["d_colour"].register_forward_hook(lambda m, inp, out: seen.append(inp[0].detach()))
-    opt_g = torch.optim.Adam([p for _, p in obj.generator_params_named()], lr=cfg.lr)
-    opt_d = torch.optim.Adam(obj.discriminator_params(), lr=cfg.lr)
-    rgb = torch.from_numpy(np.stack([_colour(i) for i in range(4)])).permute(0, 3, 1, 2)
-    rgb = rgb[..., :32, :32].float() / 255
-    obj.step(rgb, opt_g, opt_d, amp=False)
-    l_all = obj.l_net(rgb_to_lab(rgb))
-    assert [t.shape[1] for t in seen] == [4, 4, 4]  # G's step, then D's real and fake
-    fake_g, real, fake_d = seen
-    assert torch.allclose(real[:, :1], l_all[2:]) and torch.allclose(real[:, 1:], rgb[2:] * 2 - 1)
-    for fake in (fake_g, fake_d):
-        assert torch.allclose(fake[:, :1], l_all[:2])
-        assert not torch.allclose(fake[:, 1:], rgb[:2] * 2 - 1, atol=0.05)
-    # Without it, the discriminator sees the colouring alone, as before.
-    plain = _Objective(_cfg(photos, tmp_path / "cyc2", "cycle"), build(cfg.arch, dict(
-        TINY_CONFIGS["mahajan2022_cyclegan"])), torch.device("cpu"), np.random.default_rng(0),
-        None)
-    assert plain.aux["d_colour"].net[0].in_channels == 3
-
-
 def test_snapshots_keep_the_inference_weights_of_each_stopping_point(photos: Path,
                                                                     tmp_path: Path):
     """`snapshot_every`: the candidates for a stopping point chosen on the dev split, each the

@@ -2,10 +2,6 @@
 
 The registered network is the generator G: grey -> RGB (what inference needs). Training also
 builds F: RGB -> grey and two PatchGAN discriminators (`cycle_parts`); they are not bundled.
-With `cond_d`, the colour discriminator judges a colouring together with the lightness it
-colours (real: a colour photo and its own L*; fake: a grey photo and G's colouring of it), as
-pix2pix conditions its discriminator; no grey photo is ever given a colour target, so the
-training stays unpaired.
 Generators follow Zhu et al. 2017 (c7s1, two stride-2 downs, residual blocks, two ups, c7s1)
 with BatchNorm and LeakyReLU 0.2 as the paper describes.
 """
@@ -26,7 +22,6 @@ class CycleGANConfig:
     ngf: int = 32
     n_blocks: int = 4
     ndf: int = 32
-    cond_d: bool = False  # the colour discriminator also sees the lightness (L + RGB)
 
 
 class _ResBlock(nn.Module):
@@ -81,6 +76,6 @@ class CycleGAN(ColorNet):
         c = self.cfg
         return nn.ModuleDict({
             "f": ResnetGenerator(3, 1, c.ngf, c.n_blocks),
-            "d_colour": PatchDiscriminator(4 if c.cond_d else 3, c.ndf),
+            "d_colour": PatchDiscriminator(3, c.ndf),
             "d_grey": PatchDiscriminator(1, c.ndf),
         })

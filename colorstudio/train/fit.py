@@ -201,14 +201,7 @@ class _Objective:
         g, f = self._module.g, self.aux["f"]
         d_c, d_g = self.aux["d_colour"], self.aux["d_grey"]
         fake_c, fake_g = g(grey), f(colour)
-        cond = getattr(self._module.cfg, "cond_d", False)
-
-        def judge(light: torch.Tensor, rgb: torch.Tensor) -> torch.Tensor:
-            """The colour discriminator, on (lightness, colouring) pairs with `cond_d`."""
-            return d_c(torch.cat([light, rgb], 1) if cond else rgb)
-
-        adv = (L.adversarial(judge(grey, fake_c), True, kind)
-               + L.adversarial(d_g(fake_g), True, kind))
+        adv = L.adversarial(d_c(fake_c), True, kind) + L.adversarial(d_g(fake_g), True, kind)
         cyc = F.l1_loss(f(fake_c), grey) + F.l1_loss(g(fake_g), colour)
         loss = w.get("adv", 1.0) * adv + w.get("cycle", 10.0) * cyc
         parts = [("adv", adv), ("cycle", cyc)]
@@ -220,8 +213,8 @@ class _Objective:
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
         opt_g.step()
-        d_loss = 0.5 * (L.adversarial(judge(l_in[half:], colour), True, kind)
-                        + L.adversarial(judge(grey, fake_c.detach()), False, kind)
+        d_loss = 0.5 * (L.adversarial(d_c(colour), True, kind)
+                        + L.adversarial(d_c(fake_c.detach()), False, kind)
                         + L.adversarial(d_g(grey), True, kind)
                         + L.adversarial(d_g(fake_g.detach()), False, kind))
         assert opt_d is not None
