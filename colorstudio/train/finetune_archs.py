@@ -19,7 +19,7 @@ ARCH_DEFAULTS: dict[str, dict] = {
                              channels_last=True),
     "mahajan2022_cyclegan": dict(objective="cycle", losses={"adv": 1.0, "cycle": 10.0},
                                  gan="lsgan", betas=(0.5, 0.999), lr=5e-5),
-    "mathur2023_gan": dict(objective="gan_rgb", losses={"cosine": 1.0, "adv": 0.01},
+    "mathur2023_gan": dict(objective="gan_rgb", losses={"cosine": 1.0, "adv": 0.005},
                            betas=(0.5, 0.999), lr=1e-5),
     "roshana2023_pix2pix": dict(objective="gan_ab", losses={"l1": 100.0, "adv": 0.25},
                                 betas=(0.5, 0.999), lr=5e-5),
