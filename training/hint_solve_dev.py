@@ -2,10 +2,9 @@
 
 python training/hint_solve_dev.py N [--source scenes-384px] SPEC...
 SPEC: `old:SIZE` (the solve before issue 14: the correction alone, at SIZE px) or
-`new:REACH:FILL` (`engine.pipeline.REACH_DECAY`, `FILL_PRIOR`), or `resg:REACH:DECAY` (the
-hints' disagreement with the reach-confined guided prediction spread along the edges, instead
-of their colours filled in). `--weights W`: the default's card with other weights. Prints one
-JSON line per SPEC with the dev PSNR at 1, 10 and 100 hints (and 0 for `old:128`).
+`new:REACH:FILL` (`engine.pipeline.REACH_DECAY`, `FILL_PRIOR`). `--weights W`: the default's
+card with other weights. Prints one JSON line per SPEC with the dev PSNR at 1, 10 and 100
+hints (and 0 for `old:128`).
 """
 
 from __future__ import annotations
@@ -70,24 +69,6 @@ def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str): 
     return follow
 
 
-def residual_guided_follow(reach_decay: float, decay: float):  # noqa: ANN201
-    """As the bundled solve, but within the reach the network's guided prediction is kept and
-    only corrected towards the hints (`HintSolve.correct`), rather than replaced by the
-    hints' colours spread with it as a weak prior."""
-    def follow(ab_low, free_low, l_low, l_star, hints, under, solve_size):  # noqa: ANN001, ANN202
-        l_mid, hint_ab, mask, per_pixel = pl.solve_grid(l_star, hints, under, solve_size)
-        radius = pl._radius(l_low)
-        free = guided_upsample(free_low, l_low, l_mid, radius=radius)
-        guided = guided_upsample(ab_low, l_low, l_mid, radius=radius)
-        reach = HintSolve(l_mid, mask, decay=reach_decay * per_pixel,
-                          weight=1e4).influence()[..., None]
-        local = free + reach * (guided - free)
-        filled = HintSolve(l_mid, mask, decay=decay * per_pixel).correct(local, hint_ab)
-        ab_mid = free + reach * (filled - free)
-        return fit_chroma_to_gamut(l_mid, ab_mid), l_mid, reach[..., 0]
-    return follow
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("n", type=int)
@@ -108,8 +89,6 @@ def main() -> int:
             pl._follow_hints = v2_follow(float(vals[0]), float(vals[1]), float(vals[2]), vals[3])
         elif name == "net":  # the network's guided prediction alone, no solve
             pl._follow_hints = v2_follow(1e-5, 1e-4, 2.0, "net")
-        elif name == "resg":
-            pl._follow_hints = residual_guided_follow(float(vals[0]), float(vals[1]))
         elif name == "res":
             pl._follow_hints = residual_follow(float(vals[0]))
         else:
