@@ -27,7 +27,7 @@ def simulate_hints(
     for i in range(b):
         if rng.random() < p_none:
             continue
-        if rng.random() < p_dense:
+        if p_dense and rng.random() < p_dense:  # (no draw when off: old recipes replay)
             n = int(round(np.exp(rng.uniform(0.0, np.log(max_hints)))))
         else:
             n = min(int(rng.geometric(p_geom)), max_hints)
