@@ -26,9 +26,11 @@ def _f_inv(t: torch.Tensor) -> torch.Tensor:
     return torch.where(t3 > _EPS, t3, (116 * t - 16) / _KAPPA)
 
 
-def _linear(rgb: torch.Tensor) -> torch.Tensor:
+def _rgb_to_xyz(rgb: torch.Tensor) -> torch.Tensor:
+    """sRGB in [0, 1] -> XYZ relative to the white point (Y / Yn in channel 1)."""
     rgb = rgb.float()
-    return torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb.clamp_min(0) + 0.055) / 1.055) ** 2.4)
+    lin = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb.clamp_min(0) + 0.055) / 1.055) ** 2.4)
+    return torch.einsum("ij,bjhw->bihw", _M.to(rgb.device), lin) / _W.to(rgb.device)
 
 
 def _xyz_to_lab(xyz: torch.Tensor) -> torch.Tensor:
@@ -38,8 +40,7 @@ def _xyz_to_lab(xyz: torch.Tensor) -> torch.Tensor:
 
 
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
-    lin = _linear(rgb)
-    return _xyz_to_lab(torch.einsum("ij,bjhw->bihw", _M.to(rgb.device), lin) / _W.to(rgb.device))
+    return _xyz_to_lab(_rgb_to_xyz(rgb))
 
 
 def relit_ab(rgb: torch.Tensor, l_star: torch.Tensor) -> torch.Tensor:
@@ -49,7 +50,7 @@ def relit_ab(rgb: torch.Tensor, l_star: torch.Tensor) -> torch.Tensor:
     leaves its output's brightness free, and Lab's a*b* of a colour grow with its lightness, so
     reading ab straight from that output gives the photo the wrong saturation. Near-black
     predictions (no defined chromaticity) read as grey."""
-    xyz = torch.einsum("ij,bjhw->bihw", _M.to(rgb.device), _linear(rgb)) / _W.to(rgb.device)
+    xyz = _rgb_to_xyz(rgb)
     y = xyz[:, 1:2]
     target = _f_inv((l_star.float() + 16) / 116)  # Y / Yn of the photo's L*
     ok = y > 1e-4
