@@ -65,6 +65,19 @@ def test_a_hint_fills_its_region_and_leaves_the_other_alone(default_model):
                      lab_to_rgb_fast(l_star[:, own], np.ascontiguousarray(want))) <= 3.0
 
 
+def test_two_hints_keep_to_their_own_side_of_a_moderate_edge(default_model):
+    """A blue and an orange point either side of an 8-L* edge (a door in a wall of nearly its
+    tone): each side takes its own hint's colour. With the fill as wide as the reach
+    (sigma 2), the two colours mixed: 10 and 8 CIEDE2000 from the hints."""
+    l_star = _bands(50, 58, width=128)
+    orange = (200, 120, 40)
+    hints = HintSet(points=(HintPoint(64, 96, 3, BLUE), HintPoint(192, 96, 3, orange)))
+    ab = colorize_l(default_model, l_star, hints).ab
+    for side, rgb in ((slice(0, 120), BLUE), (slice(136, None), orange)):
+        want = np.broadcast_to(np.array(rgb_chroma(rgb), np.float32), ab[:, side].shape)
+        assert _de(l_star[:, side], ab[:, side], np.ascontiguousarray(want)).mean() <= 4.0
+
+
 def test_a_stroke_far_away_changes_nothing_visible(default_model):
     """dark | light | dark: a stroke in the left band leaves the right band as it was."""
     l_star = _bands(35, 75, 35)

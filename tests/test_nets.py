@@ -44,6 +44,25 @@ def test_registry_holds_exactly_the_variants():
         assert spec.cls.output == spec.output
 
 
+@pytest.mark.parametrize("arch", sorted(set(VARIANTS) - {"guided_unet", "guided_mobilenet"}))
+def test_automatic_variants_average_with_their_mirror_image(arch: str) -> None:
+    """`flip_average`: the prediction is the mean of the photo's and its mirror image's, so a
+    mirrored photo gets exactly the mirrored colours (an untrained net alone is not so)."""
+    torch.manual_seed(0)
+    net = build(arch, TINY_CONFIGS[arch]).eval()
+    with torch.no_grad():
+        for p in net.parameters():  # an untrained net's output is nearly flat: give it detail
+            p.normal_(0, 0.3)
+    h, w = SIZES[arch][1]
+    l = torch.rand(1, 1, h, w) * 2 - 1
+    with torch.no_grad():
+        out, mirrored = net.run(l)[0], net.run(l.flip(-1))[0]
+        plain = net.predict(l)
+        assert torch.allclose(out, (plain + net.predict(l.flip(-1)).flip(-1)) / 2, atol=1e-6)
+    assert torch.allclose(mirrored, out.flip(-1), atol=1e-5)
+    assert not torch.allclose(plain, out, atol=1e-3)  # the mirror image's half is no no-op
+
+
 def test_registering_a_duplicate_id_raises():
     load_all()
     before = dict(ARCHS)

@@ -154,6 +154,39 @@ def test_cycle_lightness_term_is_gs_lightness_error_and_training_lowers_it(photo
     assert error() < 0.7 * first, (first, error())
 
 
+def test_cycle_anchor_is_fs_distance_from_the_colour_photos_lightness(photos: Path,
+                                                                      tmp_path: Path):
+    """`anchor`: F(colour) must stay that photo's own L* (else F can hide the colour in faint
+    grey patterns for G to read back). The reported term is that distance, computed here
+    independently, and a few steps on it alone shrink it."""
+    from colorstudio.engine.torch_color import rgb_to_lab
+    from colorstudio.train.fit import _Objective
+
+    torch.manual_seed(0)
+    cfg = _cfg(photos, tmp_path / "cyc", "cycle",
+               losses={"adv": 0.0, "cycle": 0.0, "anchor": 1.0}, lr=3e-3)
+    net = build(cfg.arch, cfg.config)
+    obj = _Objective(cfg, net, torch.device("cpu"), np.random.default_rng(0), None)
+    opt_g = torch.optim.Adam([p for _, p in obj.generator_params_named()], lr=cfg.lr)
+    opt_d = torch.optim.Adam(obj.discriminator_params(), lr=cfg.lr)
+    rgb = torch.from_numpy(np.stack([_colour(i) for i in range(4)])).permute(0, 3, 1, 2)
+    rgb = rgb[..., :32, :32].float() / 255
+    f = obj.aux["f"]
+
+    def error() -> float:  # F of the colour half against that half's own L*, as l_net sees it
+        with torch.no_grad():
+            f.eval()
+            out = f(rgb[2:] * 2 - 1)
+            f.train()
+            return float((out - obj.l_net(rgb_to_lab(rgb[2:]))).abs().mean())
+
+    first = error()
+    losses = [obj.step(rgb, opt_g, opt_d, amp=False)["anchor"] for _ in range(30)]
+    assert losses[0] == pytest.approx(first, rel=0.25)  # train-mode BatchNorm differs a little
+    assert losses[-1] < 0.5 * losses[0], losses
+    assert error() < 0.8 * first, (first, error())
+
+
 def test_snapshots_keep_the_inference_weights_of_each_stopping_point(photos: Path,
                                                                     tmp_path: Path):
     """`snapshot_every`: the candidates for a stopping point chosen on the dev split, each the

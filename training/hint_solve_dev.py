@@ -1,9 +1,10 @@
 """Measure settings of the hint solve on the DEV split with ground-truth hints (never val).
 
 python training/hint_solve_dev.py N [--source scenes-384px] SPEC...
-SPEC: `old:SIZE` (the solve before issue 14: the correction alone, at SIZE px) or
-`new:REACH:FILL` (`engine.pipeline.REACH_DECAY`, `FILL_PRIOR`). `--weights W`: the default's
-card with other weights. Prints one JSON line per SPEC with the dev PSNR at 1, 10 and 100
+SPEC: `old:SIZE` (the solve before issue 14: the correction alone, at SIZE px),
+`new:REACH:FILL` (`engine.pipeline.REACH_DECAY`, `FILL_PRIOR`), or
+`v3:REACH:FILL:SIGMA_REACH:SIGMA_FILL` (the same with the two solves' lightness scales).
+`--weights W`: the default's card with other weights. Prints one JSON line per SPEC with the dev PSNR at 1, 10 and 100
 hints (and 0 for `old:128`).
 """
 
@@ -48,7 +49,8 @@ def residual_follow(decay: float):  # noqa: ANN201 - the hints' correction of th
     return follow
 
 
-def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str):  # noqa: ANN201
+def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str,  # noqa: ANN201
+              sigma_fill: float = 2.0):
     """The local solve with the reach's own affinity scale, and the fill's prior either the
     reach-confined guided prediction (`local`, as the bundled solve) or `guided` itself;
     `net`: the guided prediction alone."""
@@ -62,7 +64,7 @@ def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str): 
         reach = HintSolve(l_mid, mask, sigma=sigma_reach, decay=reach_decay * per_pixel,
                           weight=1e4).influence()[..., None]
         local = free + reach * (guided - free)
-        filled = HintSolve(l_mid, mask, decay=fill * per_pixel).solve(
+        filled = HintSolve(l_mid, mask, sigma=sigma_fill, decay=fill * per_pixel).solve(
             hint_ab, local if prior == "local" else guided)
         ab_mid = free + reach * (filled - free)
         return fit_chroma_to_gamut(l_mid, ab_mid), l_mid, reach[..., 0]
@@ -87,6 +89,9 @@ def main() -> int:
             pl._follow_hints = old_follow(int(vals[0]))
         elif name == "v2":
             pl._follow_hints = v2_follow(float(vals[0]), float(vals[1]), float(vals[2]), vals[3])
+        elif name == "v3":  # REACH:FILL:SIGMA_REACH:SIGMA_FILL, the fill's prior `local`
+            pl._follow_hints = v2_follow(float(vals[0]), float(vals[1]), float(vals[2]), "local",
+                                         float(vals[3]))
         elif name == "net":  # the network's guided prediction alone, no solve
             pl._follow_hints = v2_follow(1e-5, 1e-4, 2.0, "net")
         elif name == "res":
