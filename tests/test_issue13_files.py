@@ -190,6 +190,23 @@ def test_a_crash_while_re_exporting_leaves_a_working_model(tmp_path: Path, monke
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+def test_re_exporting_the_same_weights_keeps_their_file(tmp_path: Path) -> None:
+    """New metrics for unchanged weights must not add a weights file (the repository bundles
+    them): the header of a file written by another safetensors version may order its
+    metadata otherwise, so the file is matched by its tensors, not its bytes."""
+    from safetensors.numpy import load_file, save_file
+
+    first = _export(_tiny_net(0), tmp_path)
+    path = first.weights_path
+    tensors = load_file(str(path))
+    save_file(tensors, str(path), metadata={"id": "mine", "arch": "mane2021_cnn"})  # reordered
+    again = _export(_tiny_net(0), tmp_path)
+    assert again.weights_path == path and weights_files(tmp_path, "mine") == [path]
+    assert again.verify()  # its sha256 is the file's as it is now
+    changed = _export(_tiny_net(1), tmp_path)
+    assert changed.weights_path != path and weights_files(tmp_path, "mine") == [changed.weights_path]
+
+
 def test_old_weights_go_only_after_the_new_card_is_written(tmp_path: Path,
                                                             monkeypatch) -> None:
     from colorstudio.train import export

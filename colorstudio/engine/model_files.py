@@ -17,7 +17,7 @@ from ..core.cards import (ModelCard, card_from_dict, card_to_toml, sha256_file, 
                           weights_name)
 from ..core.imageio import atomic_write_text
 from ..nets import count_params
-from .weights import save_weights
+from .weights import same_tensors, save_weights
 
 TRAINING_DATA = ("../shared/data/train: Tiny-ImageNet, Caltech-101, ImageNet samples, "
                  "BSDS500 (research datasets; non-commercial research terms)")
@@ -48,10 +48,15 @@ def write_model_files(net: torch.nn.Module, meta: dict[str, Any], arch: str,
     tmp = models_dir / f".{model_id}.export.safetensors"
     try:
         save_weights(net, tmp, {"arch": arch, "id": model_id}, half=half)
-        digest = sha256_file(tmp)
-        final = models_dir / weights_name(model_id, digest)
-        reused = final.is_file()  # the same weights again: the old card already names them
-        os.replace(tmp, final)  # a new name: the old card still points to its old weights
+        # The same weights again (the file's header may order its metadata otherwise): keep
+        # the file the old card names, so a re-export (new metrics) adds no new weights file.
+        final = next((p for p in weights_files(models_dir, model_id) if same_tensors(p, tmp)),
+                     None)
+        reused = final is not None
+        if final is None:
+            final = models_dir / weights_name(model_id, sha256_file(tmp))
+            os.replace(tmp, final)  # a new name: the old card still points to its old weights
+        digest = sha256_file(final)
     finally:
         tmp.unlink(missing_ok=True)
     data = {

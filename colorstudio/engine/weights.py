@@ -95,6 +95,17 @@ def read_pth(path: Path) -> dict[str, torch.Tensor]:
     return {k: v.contiguous() for k, v in state.items()}
 
 
+def same_tensors(a: Path, b: Path) -> bool:
+    """Whether two safetensors files hold the same tensors (names, dtypes, shapes, bytes),
+    whatever their metadata and its order in the header."""
+    from safetensors.numpy import load_file
+
+    ta, tb = load_file(str(a)), load_file(str(b))
+    return ta.keys() == tb.keys() and all(
+        ta[k].dtype == tb[k].dtype and ta[k].shape == tb[k].shape
+        and ta[k].tobytes() == tb[k].tobytes() for k in ta)
+
+
 def write_safetensors(path: Path, state: dict[str, torch.Tensor],
                       metadata: dict[str, str] | None = None) -> None:
     """Write a state dict as safetensors, atomically and flushed to disk."""
