@@ -3,6 +3,7 @@ shards by the recipe's fixed seed; never trained on, and not the val set).
 
 python training/dev_eval.py RECIPE.toml [--weights W] [--set key=value ...] [--hints N] [--n 300]
                            [--source photos-320px] [--working-size S] [--dev-recipe R.toml]
+                           [--no-flip]
 `--set` overrides architecture config keys at inference (e.g. decode=class temperature=0.5).
 """
 
@@ -35,7 +36,9 @@ def dev_images(recipe: Path, n: int, source: str = "") -> list[tuple[str, np.nda
         _, stages = load_recipe(DEV_RECIPE)
     st = next(s for s in stages if s.holdout)
     _, held = split_items(list_items(st.data), st.holdout, st.seed)
-    held = [i for i in held if source in Path(i.path).name]
+    wanted = source.split(",")  # shard names, or the photos' source folders (e.g. camvid)
+    held = [i for i in held
+            if any(w in Path(i.path).name or i.member.startswith(f"{w}/") for w in wanted)]
     cache = ImageCache.build(held[:n], 256)
     return [(str(i), img.astype(np.float32) / 255) for i, img in enumerate(cache.images)]
 
@@ -48,11 +51,18 @@ def main() -> int:
     ap.add_argument("--hints", type=int, nargs="*", default=[0])
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--source", default="", help="only held-out photos of shards whose name "
-                    "contains this (e.g. photos-320px: the scene photos)")
+                    "contains this (e.g. scenes-384px), or of these source folders, "
+                    "comma-separated (e.g. sun-scenes,camvid,photo-style,bsds500)")
     ap.add_argument("--working-size", type=int, help="override the card's working size")
     ap.add_argument("--dev-recipe", type=Path, help="take the dev split from this recipe "
                     "(to compare models of different recipes on the same photos)")
+    ap.add_argument("--no-flip", action="store_true",
+                    help="without the mirror averaging of automatic nets (ColorNet.flip_average)")
     args = ap.parse_args()
+    if args.no_flip:
+        from colorstudio.nets.base import ColorNet
+
+        ColorNet.flip_average = False
     meta, stages = load_recipe(args.recipe)
     cfg = dict(stages[-1].config)
     for kv in args.set:
