@@ -123,22 +123,33 @@ def test_cycle_objective_trains_both_generators(photos: Path, tmp_path: Path, mo
     assert changed > 0, "the colour -> grey generator F never learns"
 
 
-def test_cycle_lightness_term_is_gs_lightness_error_and_training_lowers_it(photos: Path,
-                                                                           tmp_path: Path):
-    """Unpaired, no colour target: G(grey) must keep the grey photo's L*. The reported term is
-    that error, computed here independently, and a few steps on it alone shrink it."""
-    from colorstudio.engine.torch_color import rgb_to_lab
+def _cycle_term(photos: Path, tmp_path: Path, term: str):  # noqa: ANN202
+    """The cycle objective with only `term` switched on, a batch of 4 colour photos (the
+    first half read as grey), and `train(n)`: n steps -> the term's reported values."""
     from colorstudio.train.fit import _Objective
 
     torch.manual_seed(0)
-    cfg = _cfg(photos, tmp_path / "cyc", "cycle",
-               losses={"adv": 0.0, "cycle": 0.0, "lightness": 1.0}, lr=3e-3)
+    cfg = _cfg(photos, tmp_path / "cyc", "cycle", losses={"adv": 0.0, "cycle": 0.0, term: 1.0},
+               lr=3e-3)
     net = build(cfg.arch, cfg.config)
     obj = _Objective(cfg, net, torch.device("cpu"), np.random.default_rng(0), None)
     opt_g = torch.optim.Adam([p for _, p in obj.generator_params_named()], lr=cfg.lr)
     opt_d = torch.optim.Adam(obj.discriminator_params(), lr=cfg.lr)
     rgb = torch.from_numpy(np.stack([_colour(i) for i in range(4)])).permute(0, 3, 1, 2)
     rgb = rgb[..., :32, :32].float() / 255
+
+    def train(n: int) -> list[float]:
+        return [obj.step(rgb, opt_g, opt_d, amp=False)[term] for _ in range(n)]
+    return obj, net, train, rgb
+
+
+def test_cycle_lightness_term_is_gs_lightness_error_and_training_lowers_it(photos: Path,
+                                                                           tmp_path: Path):
+    """Unpaired, no colour target: G(grey) must keep the grey photo's L*. The reported term is
+    that error, computed here independently, and a few steps on it alone shrink it."""
+    from colorstudio.engine.torch_color import rgb_to_lab
+
+    obj, net, train, rgb = _cycle_term(photos, tmp_path, "lightness")
 
     def error() -> float:  # L* of G(grey of the first half) against that grey, as l_net sees it
         with torch.no_grad():
@@ -149,7 +160,7 @@ def test_cycle_lightness_term_is_gs_lightness_error_and_training_lowers_it(photo
             return float((obj.l_net(rgb_to_lab(out.clamp(0, 1))) - grey).abs().mean())
 
     first = error()
-    losses = [obj.step(rgb, opt_g, opt_d, amp=False)["lightness"] for _ in range(15)]
+    losses = train(15)
     assert losses[0] == pytest.approx(first, rel=0.25)  # train-mode BatchNorm differs a little
     assert error() < 0.7 * first, (first, error())
 
@@ -160,17 +171,8 @@ def test_cycle_anchor_is_fs_distance_from_the_colour_photos_lightness(photos: Pa
     grey patterns for G to read back). The reported term is that distance, computed here
     independently, and a few steps on it alone shrink it."""
     from colorstudio.engine.torch_color import rgb_to_lab
-    from colorstudio.train.fit import _Objective
 
-    torch.manual_seed(0)
-    cfg = _cfg(photos, tmp_path / "cyc", "cycle",
-               losses={"adv": 0.0, "cycle": 0.0, "anchor": 1.0}, lr=3e-3)
-    net = build(cfg.arch, cfg.config)
-    obj = _Objective(cfg, net, torch.device("cpu"), np.random.default_rng(0), None)
-    opt_g = torch.optim.Adam([p for _, p in obj.generator_params_named()], lr=cfg.lr)
-    opt_d = torch.optim.Adam(obj.discriminator_params(), lr=cfg.lr)
-    rgb = torch.from_numpy(np.stack([_colour(i) for i in range(4)])).permute(0, 3, 1, 2)
-    rgb = rgb[..., :32, :32].float() / 255
+    obj, _, train, rgb = _cycle_term(photos, tmp_path, "anchor")
     f = obj.aux["f"]
 
     def error() -> float:  # F of the colour half against that half's own L*, as l_net sees it
@@ -181,7 +183,7 @@ def test_cycle_anchor_is_fs_distance_from_the_colour_photos_lightness(photos: Pa
             return float((out - obj.l_net(rgb_to_lab(rgb[2:]))).abs().mean())
 
     first = error()
-    losses = [obj.step(rgb, opt_g, opt_d, amp=False)["anchor"] for _ in range(30)]
+    losses = train(30)
     assert losses[0] == pytest.approx(first, rel=0.25)  # train-mode BatchNorm differs a little
     assert losses[-1] < 0.5 * losses[0], losses
     assert error() < 0.8 * first, (first, error())
