@@ -18,6 +18,7 @@ from PIL import Image
 
 from colorstudio.core import color as C
 from colorstudio.core.compose import (
+    HintSolve,
     fit_chroma_to_gamut,
     guided_upsample,
     lab_to_rgb_fast,
@@ -410,6 +411,23 @@ def test_propagation_decays_with_distance_and_ignores_empty_hints():
     far_strong = propagate_hints(l_star, ab, hint_ab, mask, decay=0.05)[20, 190]
     assert far_default[0] > 20.0 and abs(far_strong[0]) < 1.0
     assert np.array_equal(propagate_hints(l_star, ab, hint_ab, np.zeros_like(mask)), ab)
+
+
+def test_a_smoothed_reach_crosses_fine_texture_but_not_an_edge():
+    """`HintSolve(smooth=...)`: a hint's reach spreads through a finely textured region (a
+    1-px checker of +-4 L*, like knit or foliage at the solve's scale) and still stops at a
+    40-L* edge. On raw L* every texture step blocks it."""
+    l_star = np.full((64, 192), 90.0, np.float32)
+    checker = (np.indices((64, 128)).sum(0) % 2) * 8.0 - 4.0
+    l_star[:, :128] = 50.0 + checker
+    mask = np.zeros((64, 192), np.float32)
+    mask[30:33, 4:7] = 1
+    raw = HintSolve(l_star, mask, weight=1e4).influence()
+    smoothed = HintSolve(l_star, mask, weight=1e4, smooth=1.0).influence()
+    far_in_texture, other_side = (slice(20, 44), slice(100, 120)), (slice(None), slice(140, None))
+    assert raw[far_in_texture].mean() < 0.05
+    assert smoothed[far_in_texture].mean() > 0.5
+    assert smoothed[other_side].max() < 0.01
 
 
 def test_the_pipeline_follows_hints_closely(tiny_store):

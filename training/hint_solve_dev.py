@@ -3,7 +3,8 @@
 python training/hint_solve_dev.py N [--source scenes-384px] SPEC...
 SPEC: `old:SIZE` (the solve before issue 14: the correction alone, at SIZE px),
 `new:REACH:FILL` (`engine.pipeline.REACH_DECAY`, `FILL_PRIOR`), or
-`v3:REACH:FILL:SIGMA_REACH:SIGMA_FILL` (the same with the two solves' lightness scales).
+`v3:REACH:FILL:SIGMA_REACH:SIGMA_FILL[:SMOOTH_REACH]` (the same with the two solves' lightness
+scales, and the reach's L* blur).
 `--weights W`: the default's card with other weights. Prints one JSON line per SPEC with the dev PSNR at 1, 10 and 100
 hints (and 0 for `old:128`).
 """
@@ -50,7 +51,7 @@ def residual_follow(decay: float):  # noqa: ANN201 - the hints' correction of th
 
 
 def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str,  # noqa: ANN201
-              sigma_fill: float = 2.0):
+              sigma_fill: float = 2.0, smooth_reach: float = 0.0):
     """The local solve with the reach's own affinity scale, and the fill's prior either the
     reach-confined guided prediction (`local`, as the bundled solve) or `guided` itself;
     `net`: the guided prediction alone."""
@@ -62,7 +63,7 @@ def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str,  
         if prior == "net":  # the network's guided prediction alone: no solve
             return fit_chroma_to_gamut(l_mid, guided), l_mid, None
         reach = HintSolve(l_mid, mask, sigma=sigma_reach, decay=reach_decay * per_pixel,
-                          weight=1e4).influence()[..., None]
+                          weight=1e4, smooth=smooth_reach).influence()[..., None]
         local = free + reach * (guided - free)
         filled = HintSolve(l_mid, mask, sigma=sigma_fill, decay=fill * per_pixel).solve(
             hint_ab, local if prior == "local" else guided)
@@ -89,9 +90,9 @@ def main() -> int:
             pl._follow_hints = old_follow(int(vals[0]))
         elif name == "v2":
             pl._follow_hints = v2_follow(float(vals[0]), float(vals[1]), float(vals[2]), vals[3])
-        elif name == "v3":  # REACH:FILL:SIGMA_REACH:SIGMA_FILL, the fill's prior `local`
+        elif name == "v3":  # REACH:FILL:SIGMA_REACH:SIGMA_FILL[:SMOOTH_REACH], prior `local`
             pl._follow_hints = v2_follow(float(vals[0]), float(vals[1]), float(vals[2]), "local",
-                                         float(vals[3]))
+                                         float(vals[3]), float(vals[4]) if len(vals) > 4 else 0)
         elif name == "net":  # the network's guided prediction alone, no solve
             pl._follow_hints = v2_follow(1e-5, 1e-4, 2.0, "net")
         elif name == "res":

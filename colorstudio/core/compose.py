@@ -64,11 +64,13 @@ class HintSolve:
     one sparse symmetric solve on the 4-neighbour grid: neighbouring pixels of similar
     lightness get similar values, a strong lightness edge stops the spread, and `decay` pulls
     x back to the prior with (edge-aware) distance from the hints. l_star (h, w) L*,
-    hint_mask (h, w) 0/1. Sized for a few hundred pixels a side.
+    hint_mask (h, w) 0/1; `smooth` > 0: the weights come from L* blurred by a Gaussian of
+    that many pixels, so fine texture (knit, foliage, brick) does not stop the spread while
+    an object's edge still does. Sized for a few hundred pixels a side.
     """
 
     def __init__(self, l_star: np.ndarray, hint_mask: np.ndarray, sigma: float = 2.0,
-                 decay: float = 1e-5, weight: float = 100.0) -> None:
+                 decay: float = 1e-5, weight: float = 100.0, smooth: float = 0.0) -> None:
         import scipy.sparse as sp
         from scipy.sparse.linalg import splu
 
@@ -81,6 +83,8 @@ class HintSolve:
             return
         n = h * w
         idx = np.arange(n).reshape(h, w)
+        if smooth:  # the affinity of a lightly blurred L*: fine texture no longer stops it
+            l_star = cv2.GaussianBlur(np.asarray(l_star, np.float32), (0, 0), smooth)
         l64 = np.asarray(l_star, np.float64)
         rows, cols, vals = [], [], []
         for dy, dx in ((0, 1), (1, 0)):
