@@ -204,7 +204,8 @@ def test_re_exporting_the_same_weights_keeps_their_file(tmp_path: Path) -> None:
     assert again.weights_path == path and weights_files(tmp_path, "mine") == [path]
     assert again.verify()  # its sha256 is the file's as it is now
     changed = _export(_tiny_net(1), tmp_path)
-    assert changed.weights_path != path and weights_files(tmp_path, "mine") == [changed.weights_path]
+    assert changed.weights_path != path
+    assert weights_files(tmp_path, "mine") == [changed.weights_path]
 
 
 def test_old_weights_go_only_after_the_new_card_is_written(tmp_path: Path,

@@ -5,8 +5,8 @@ SPEC: `old:SIZE` (the solve before issue 14: the correction alone, at SIZE px),
 `new:REACH:FILL` (`engine.pipeline.REACH_DECAY`, `FILL_PRIOR`), or
 `v3:REACH:FILL:SIGMA_REACH:SIGMA_FILL[:SMOOTH_REACH]` (the same with the two solves' lightness
 scales, and the reach's L* blur).
-`--weights W`: the default's card with other weights. Prints one JSON line per SPEC with the dev PSNR at 1, 10 and 100
-hints (and 0 for `old:128`).
+`--weights W`: the default's card with other weights. Prints one JSON line per SPEC with the
+dev PSNR at 1, 10 and 100 hints (and 0 for `old:128`).
 """
 
 from __future__ import annotations
