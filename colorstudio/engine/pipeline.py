@@ -184,10 +184,12 @@ def _radius(l_low: np.ndarray) -> int:
 # photo (one stroke on a poncho changes the street beside it by 1.7 a*b* units, not 13.7).
 # The fill has its own, narrower lightness scale (FILL_SIGMA, `HintSolve`'s sigma; the reach
 # keeps 2): two hints of different colours each keep to their own side of a moderate edge
-# (8 L*) instead of mixing. FILL_PRIOR and FILL_SIGMA were chosen again in the eighth session
-# by the same rule (better at 1, 10 and 100 ground-truth hints on both dev sets), and the
-# reach's affinity from L* blurred by a 1-px Gaussian (REACH_SMOOTH): fine texture (knit,
-# foliage, brick) no longer stops a hint within its object; an object's edge still does.
+# (8 L*) instead of mixing. The reach's affinity comes from L* blurred by a Gaussian of
+# REACH_SMOOTH pixels of a 256-px grid (scaled with the grid, like the decays, so the preview
+# agrees): fine texture (knit, foliage, brick) no longer stops a hint within its object; an
+# object's edge still does. FILL_PRIOR, FILL_SIGMA and REACH_SMOOTH were chosen in
+# the eighth session by the same rule (better at 1, 10 and 100 ground-truth hints on every
+# dev split measured, the locality tests unchanged).
 REACH_DECAY = 1e-5
 FILL_PRIOR = 3e-5
 FILL_SIGMA = 1.25
@@ -219,7 +221,7 @@ def _follow_hints(ab_low: np.ndarray, free_low: np.ndarray, l_low: np.ndarray,
     free = guided_upsample(free_low, l_low, l_mid, radius=radius)
     guided = guided_upsample(ab_low, l_low, l_mid, radius=radius)
     reach = HintSolve(l_mid, hint_mask, decay=REACH_DECAY * per_pixel, weight=1e4,
-                      smooth=REACH_SMOOTH).influence()[..., None]
+                      smooth=REACH_SMOOTH * max(l_mid.shape) / 256).influence()[..., None]
     local = free + reach * (guided - free)
     filled = HintSolve(l_mid, hint_mask, sigma=FILL_SIGMA,
                        decay=FILL_PRIOR * per_pixel).solve(hint_ab, local)

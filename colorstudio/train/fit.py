@@ -210,9 +210,11 @@ class _Objective:
                               grey.float())
             loss = loss + w["lightness"] * light
             parts.append(("lightness", light))
-        if w.get("anchor", 0):  # F stays a colour photo's own L*, so it cannot hide colour in
-            anchor = F.l1_loss(fake_g, l_in[half:])  # the grey for G to read back (the cycle's
-            loss = loss + w["anchor"] * anchor  # known "steganography"); still unpaired
+        if w.get("anchor", 0):
+            # F stays a colour photo's own L*, so it cannot hide the colour in faint grey
+            # patterns for G to read back (the cycle's known "steganography"); still unpaired.
+            anchor = F.l1_loss(fake_g, l_in[half:])
+            loss = loss + w["anchor"] * anchor
             parts.append(("anchor", anchor))
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
