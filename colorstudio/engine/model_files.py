@@ -50,13 +50,13 @@ def write_model_files(net: torch.nn.Module, meta: dict[str, Any], arch: str,
         save_weights(net, tmp, {"arch": arch, "id": model_id}, half=half)
         # The same weights again (the file's header may order its metadata otherwise): keep
         # the file the old card names, so a re-export (new metrics) adds no new weights file.
-        final = next((p for p in weights_files(models_dir, model_id) if same_tensors(p, tmp)),
-                     None)
-        reused = final is not None
-        if final is None:
-            final = models_dir / weights_name(model_id, sha256_file(tmp))
+        same = next((p for p in weights_files(models_dir, model_id) if same_tensors(p, tmp)),
+                    None)
+        reused = same is not None
+        digest = sha256_file(same or tmp)
+        final = same or models_dir / weights_name(model_id, digest)
+        if not reused:
             os.replace(tmp, final)  # a new name: the old card still points to its old weights
-        digest = sha256_file(final)
     finally:
         tmp.unlink(missing_ok=True)
     data = {
