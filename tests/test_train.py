@@ -207,6 +207,30 @@ def test_snapshots_keep_the_inference_weights_of_each_stopping_point(photos: Pat
     assert not (tmp_path / "run0" / "snapshots").exists()
 
 
+def test_ema_saves_the_moving_average_of_the_generators_weights(photos: Path,
+                                                                 tmp_path: Path):
+    """`ema`: what is saved is the running average of the weights along the run (decay d:
+    avg <- d avg + (1 - d) weights after every step), not the last step's weights."""
+    init = fit(_cfg(photos, tmp_path / "s0", "gan_ab", steps=1)).weights
+    raw = _cfg(photos, tmp_path / "raw", "gan_ab", steps=3, snapshot_every=1, init=str(init),
+               lr=0.05)
+    fit(raw)
+    res = fit(TrainConfig(**{**raw.to_dict(), "out": str(tmp_path / "ema"), "ema": 0.5}))
+    arch, config = raw.arch, raw.config
+    steps = [init] + [tmp_path / "raw" / "snapshots" / f"step{i}.safetensors" for i in (1, 2, 3)]
+    w = []
+    for path in [*steps, res.weights]:
+        net = build(arch, config)
+        load_weights(net, path)
+        w.append(_params(net))
+    for p0, p1, p2, p3, avg in zip(*w):
+        expected = 0.125 * p0 + 0.125 * p1 + 0.25 * p2 + 0.5 * p3
+        torch.testing.assert_close(avg, expected, rtol=1e-5, atol=1e-6)
+    assert max((a - b).abs().max() for a, b in zip(w[3], w[4])) > 0.01  # not the last step's
+    with pytest.raises(ValueError, match="ema"):
+        fit(TrainConfig(**{**raw.to_dict(), "out": str(tmp_path / "bad"), "ema": 1.0}))
+
+
 def test_cancel_mid_run_returns_cancelled_without_weights(photos: Path, tmp_path: Path):
     cfg = _cfg(photos, tmp_path / "run", "regress", steps=50, checkpoint_every=100)
     events: list[TrainEvent] = []

@@ -58,6 +58,11 @@ class TrainConfig:
     # Every this many steps, the inference weights as `snapshots/step<N>.safetensors`
     # (0 = none): the candidates for choosing a stopping point on the dev split.
     snapshot_every: int = 0
+    # Decay of an exponential moving average of the generator's weights (0 = none): when set,
+    # the average is what is saved (snapshots and weights), as GANs are usually evaluated
+    # (Karras et al. 2018; Yazici et al. 2019): it smooths the oscillation of adversarial
+    # training, where any one step's weights are a noisy stopping point.
+    ema: float = 0.0
     preview_every: int = 200
     log_every: int = 50
 

@@ -16,6 +16,7 @@ rank 0's cache and checkpoint. BatchNorm sees the per-rank part of the batch on 
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -44,6 +45,24 @@ from .data import ImageCache, Item, list_items, split_items
 from .hints_sim import simulate_hints
 
 log = logging.getLogger(__name__)
+
+
+class _Ema:
+    """An exponential moving average of a net's weights and float buffers."""
+
+    def __init__(self, net: nn.Module, decay: float):
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"ema must be between 0 and 1 (got {decay})")
+        self.decay = decay
+        self.net = copy.deepcopy(net).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, net: nn.Module) -> None:
+        for avg, now in zip(self.net.state_dict().values(), net.state_dict().values()):
+            if avg.dtype.is_floating_point:
+                avg.lerp_(now, 1.0 - self.decay)
+            else:
+                avg.copy_(now)
 
 
 @dataclass
@@ -446,6 +465,7 @@ def fit(
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
     objective = _Objective(cfg, net, device, rng, cache)
+    ema = _Ema(net, cfg.ema) if cfg.ema else None
     opt_g = torch.optim.Adam(param_groups(objective.generator_params_named(), cfg.lr_scales),
                              lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
     d_params = objective.discriminator_params()
@@ -459,6 +479,8 @@ def fit(
         opt_g.load_state_dict(state["opt_g"])
         if opt_d is not None and state.get("opt_d"):
             opt_d.load_state_dict(state["opt_d"])
+        if ema is not None and "ema" in state:
+            ema.net.load_state_dict(state["ema"])
         step = int(state["step"])
         rng = np.random.default_rng(cfg.seed + step)
         objective.rng = rng
@@ -478,7 +500,7 @@ def fit(
         state = {
             "net": net.state_dict(), "aux": objective.aux.state_dict(),
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict() if opt_d else {},
-            "step": step,
+            "step": step, **({"ema": ema.net.state_dict()} if ema else {}),
         }
         atomic_write(ckpt, lambda tmp: torch.save(state, tmp))
 
@@ -535,6 +557,8 @@ def fit(
         if ddp:
             losses = mean_across_ranks(losses, device, world)
         step += 1
+        if ema is not None:
+            ema.update(net)
         if step % cfg.log_every == 0 or step == cfg.steps:
             elapsed = time.perf_counter() - start - paused
             ips = (step - start_step) * cfg.batch / max(elapsed, 1e-6)
@@ -549,7 +573,8 @@ def fit(
             emit(TrainEvent("checkpoint", step, cfg.steps))
         if cfg.snapshot_every and step % cfg.snapshot_every == 0 and main:
             (out / "snapshots").mkdir(exist_ok=True)
-            save_weights(net, out / "snapshots" / f"step{step}.safetensors", weights_meta(step))
+            save_weights(ema.net if ema else net, out / "snapshots" / f"step{step}.safetensors",
+                         weights_meta(step))
     if main:
         save_checkpoint()
     seconds = time.perf_counter() - start - paused
@@ -559,7 +584,7 @@ def fit(
     else:
         net.eval()
         if main:
-            save_weights(net, weights, weights_meta(step))
+            save_weights(ema.net if ema else net, weights, weights_meta(step))
         emit(TrainEvent("done", step, cfg.steps, losses, weights=str(weights)))
     barrier()  # the next stage (on any rank) starts from the weights rank 0 just wrote
     if owned:
