@@ -51,7 +51,8 @@ def residual_follow(decay: float):  # noqa: ANN201 - the hints' correction of th
 
 
 def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str,  # noqa: ANN201
-              sigma_fill: float = 2.0, smooth_reach: float = 0.0):
+              sigma_fill: float = 2.0, smooth_reach: float = 0.0, relit: bool = False,
+              net_reach: tuple[float, float] | None = None):
     """The local solve with the reach's own affinity scale, and the fill's prior either the
     reach-confined guided prediction (`local`, as the bundled solve) or `guided` itself;
     `net`: the guided prediction alone."""
@@ -64,9 +65,16 @@ def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str,  
             return fit_chroma_to_gamut(l_mid, guided), l_mid, None
         reach = HintSolve(l_mid, mask, sigma=sigma_reach, decay=reach_decay * per_pixel,
                           weight=1e4, smooth=smooth_reach).influence()[..., None]
-        local = free + reach * (guided - free)
+        near = reach
+        if net_reach is not None:  # the network's response confined to a narrower reach
+            near = HintSolve(l_mid, mask, sigma=net_reach[0], decay=reach_decay * per_pixel,
+                             weight=1e4, smooth=net_reach[1]).influence()[..., None]
+        local = free + near * (guided - free)
+        # relit: the fill spreads chromaticity, a*b* / (L* + 16), constant on a surface of one
+        # colour under brighter or dimmer light (cube-root regime of CIELAB)
+        k = (l_mid[..., None] + 16.0) if relit else 1.0
         filled = HintSolve(l_mid, mask, sigma=sigma_fill, decay=fill * per_pixel).solve(
-            hint_ab, local if prior == "local" else guided)
+            hint_ab / k, (local if prior == "local" else guided) / k) * k
         ab_mid = free + reach * (filled - free)
         return fit_chroma_to_gamut(l_mid, ab_mid), l_mid, reach[..., 0]
     return follow
@@ -93,6 +101,13 @@ def main() -> int:
         elif name == "v3":  # REACH:FILL:SIGMA_REACH:SIGMA_FILL[:SMOOTH_REACH], prior `local`
             pl._follow_hints = v2_follow(float(vals[0]), float(vals[1]), float(vals[2]), "local",
                                          float(vals[3]), float(vals[4]) if len(vals) > 4 else 0)
+        elif name == "rel":  # the bundled solve, the fill in chromaticity
+            pl._follow_hints = v2_follow(pl.REACH_DECAY, pl.FILL_PRIOR, 2.0, "local",
+                                         pl.FILL_SIGMA, pl.REACH_SMOOTH, relit=True)
+        elif name == "nr":  # the bundled solve, the network's response within SIGMA:SMOOTH
+            pl._follow_hints = v2_follow(pl.REACH_DECAY, pl.FILL_PRIOR, 2.0, "local",
+                                         pl.FILL_SIGMA, pl.REACH_SMOOTH,
+                                         net_reach=(float(vals[0]), float(vals[1])))
         elif name == "net":  # the network's guided prediction alone, no solve
             pl._follow_hints = v2_follow(1e-5, 1e-4, 2.0, "net")
         elif name == "res":
