@@ -240,6 +240,43 @@ def test_strength_slider_reaches_requests_exports_the_sidecar_and_comes_back(
     assert doc2.result.strength == 0.7
 
 
+# ----- hint spread -----
+
+def test_spread_slider_narrows_the_hints_reach_is_undone_like_a_hint_and_saved(
+        qtbot, win, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    photo = write_grey(tmp_path / "photo.png")
+    doc = _open(qtbot, win, photo)
+    c, s = win.canvas, win.hints.guidance.spread
+    win.tool_actions["point"].trigger()
+    qtbot.mouseClick(c, Qt.MouseButton.LeftButton, pos=_at(c, 30, 30))
+    qtbot.waitUntil(lambda: _settled(win), timeout=TIMEOUT)
+    wide = float(doc.result.influence.mean())
+    sent: list[float] = []
+    colorize = win.engine.colorize
+
+    def spy_full(req, **kw):  # noqa: ANN001, ANN003, ANN202
+        sent.append(req.hints.spread)
+        return colorize(req, **kw)
+
+    monkeypatch.setattr(win.engine, "colorize", spy_full)
+    assert s.value() == 50 and doc.hints.spread == 0.5 and "Local" in s.toolTip()
+    s.slider.setFocus()
+    for _ in range(5):
+        qtbot.keyClick(s.slider, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: 0.0 in sent, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: _settled(win), timeout=TIMEOUT)
+    assert doc.hints.spread == 0.0 and len(doc.hints) == 1
+    assert float(doc.result.influence.mean()) < 0.5 * wide  # the hint reaches less far
+    assert load_sidecar(sidecar_path(photo)).hints.spread == 0.0
+    assert doc.undo.undoText() == "Change hint spread"
+    doc.undo.undo()
+    assert doc.hints.spread == 0.5 and s.value() == 50 and len(doc.hints) == 1
+    doc.undo.redo()
+    assert s.value() == 0
+    win.hints.clear()  # the hints go; how far new ones reach stays
+    assert not doc.hints and doc.hints.spread == 0.0 and s.value() == 0
+
+
 # ----- reference photo -----
 
 def _blocks(height: int = 64, width: int = 96) -> np.ndarray:

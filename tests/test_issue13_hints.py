@@ -18,9 +18,10 @@ from PIL import Image
 from colorstudio.cli import main
 from colorstudio.core.color import rgb_to_lab
 from colorstudio.core.errors import HintsError
-from colorstudio.core.hints import (SIDECAR_VERSION, HintPoint, HintSet, HintsFile, HintStroke,
-                                    load_hints, load_sidecar, rgb_chroma, save_sidecar,
-                                    sidecar_path)
+from colorstudio.core.hints import (DEFAULT_SPREAD, SIDECAR_VERSION, HintPoint, HintSet, HintsFile,
+                                    HintStroke, load_hints, load_sidecar, reach_scale,
+                                    rgb_chroma, save_sidecar, sidecar_path)
+from colorstudio.core.jobs import scaled_hints
 from colorstudio.core.preprocess import Geometry, Step, apply_geometry, steps_to_json
 
 H, W = 90, 140
@@ -98,12 +99,13 @@ def test_sidecar_v2_keeps_hints_in_original_coordinates_with_the_recipe(tmp_path
     side = sidecar_path(tmp_path / "photo.tif")
     save_sidecar(side, hints, steps, (W, H))
     doc = json.loads(side.read_text())
-    assert doc["format"] == "colorstudio-hints" and doc["version"] == SIDECAR_VERSION == 3
+    # Without a hint spread, version 3: the oldest that holds it, so older versions read it.
+    assert doc["format"] == "colorstudio-hints" and doc["version"] == 3
     assert doc["coordinates"] == "original" and doc["image"] == {"width": W, "height": H}
     assert doc["preprocessing"] == steps_to_json(steps)
     assert doc["points"] == [{"x": 30.5, "y": 20.25, "radius": 4, "rgb": [200, 40, 40]}]
     back = load_sidecar(side)
-    assert back == HintsFile(hints, steps, (W, H), SIDECAR_VERSION)
+    assert back == HintsFile(hints, steps, (W, H), 3)
     assert load_hints(side) == hints  # what the engine and the CLI read
     assert "painted with rotate90(k=1), rotate(angle=3), crop(" in back.describe()
     assert [p.name for p in tmp_path.iterdir()] == ["photo.hints.json"]
@@ -127,8 +129,31 @@ def test_hints_painted_on_another_size_are_scaled_onto_the_photo() -> None:
     assert f.for_image(100, 200) == (f.hints, None)
 
 
+def test_a_hint_spread_is_saved_as_version_4_and_kept_through_every_edit(tmp_path: Path) -> None:
+    hints = HintSet(points=(HintPoint(30, 20, 4, (200, 40, 40)),),
+                    strokes=(HintStroke(((60, 50), (100, 60)), 6, (40, 40, 200)),), spread=0.2)
+    side = sidecar_path(tmp_path / "photo.tif")
+    save_sidecar(side, hints, (), (W, H))
+    doc = json.loads(side.read_text())
+    assert doc["version"] == SIDECAR_VERSION == 4 and doc["spread"] == 0.2
+    assert load_hints(side) == hints
+    # Moving, erasing, scaling and clearing change the hints, not how far they reach.
+    assert hints.mapped(lambda xy: xy * 2).spread == 0.2
+    assert hints.erased(30, 20, 5).points == () and hints.erased(30, 20, 5).spread == 0.2
+    assert scaled_hints(hints, 0.5).spread == 0.2
+    assert HintsFile(hints, image_size=(W, H)).for_image(H * 2, W * 2)[0].spread == 0.2
+    assert hints.with_point(HintPoint(1, 1, 1, (0, 0, 0))).spread == 0.2
+    # The middle is the measured default; the ends fade the reach 1000x faster or slower.
+    assert reach_scale(DEFAULT_SPREAD) == 1.0
+    assert reach_scale(0.0) == pytest.approx(1000) and reach_scale(1.0) == pytest.approx(1e-3)
+    assert reach_scale(0.25) > reach_scale(0.5) > reach_scale(0.75)
+
+
 @pytest.mark.parametrize("doc,fragment", [
-    ({"format": "colorstudio-hints", "version": 4, "points": []}, "newer ColorStudio"),
+    ({"format": "colorstudio-hints", "version": 5, "points": []}, "newer ColorStudio"),
+    ({"version": 3, "spread": 0.2}, "unknown entries spread"),
+    ({"version": 4, "spread": 1.5}, "'spread' must be a number from 0 to 1"),
+    ({"version": 4, "spread": True}, "'spread' must be a number from 0 to 1"),
     ({"version": "2", "points": []}, "'version' must be an integer"),
     ({"version": 0, "points": []}, "unknown hints format version"),
     ({"format": "something-else", "version": 2}, "not a ColorStudio hints file"),

@@ -20,7 +20,7 @@ from uihelpers import make_window, no_thread_leak, write_grey  # noqa: F401 - au
 
 from colorstudio.cli import main
 from colorstudio.core.color import rgb_to_lab
-from colorstudio.core.hints import SIDECAR_VERSION, HintPoint, HintSet, rgb_chroma, sidecar_path
+from colorstudio.core.hints import HintPoint, HintSet, rgb_chroma, sidecar_path
 from colorstudio.core.preprocess import Geometry, Step, apply_geometry
 from colorstudio.ui.canvas import BeforeAfterCanvas
 from colorstudio.ui.export_dialog import ExportOptions
@@ -164,9 +164,9 @@ def test_round_trip_turn_straighten_crop_save_reopen_cli(qtbot, tiny_models: Pat
     finally:
         w1.close()
         s1.engine.shutdown()
-    # Saved: a sidecar of the current version, original coordinates, with the recipe.
+    # Saved: a sidecar (version 3: no hint spread set), original coordinates, with the recipe.
     saved = json.loads(sidecar_path(photo).read_text())
-    assert saved["version"] == SIDECAR_VERSION and saved["coordinates"] == "original"
+    assert saved["version"] == 3 and saved["coordinates"] == "original"
     assert saved["image"] == {"width": 200, "height": 120}
     assert [s["op"] for s in saved["preprocessing"]] == ["rotate90", "rotate", "crop"]
     # Reopened: the recipe and the hints come back, shown on the same objects.

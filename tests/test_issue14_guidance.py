@@ -89,6 +89,24 @@ def test_a_stroke_far_away_changes_nothing_visible(default_model):
     assert np.abs(ab[:, far] - base[:, far]).max() < 2.0  # a*b* units
 
 
+def test_a_low_hint_spread_keeps_a_stroke_near_where_it_was_painted(default_model):
+    """A low-contrast photo: two bands 5 L* apart (a road and the cars on it), a blue stroke
+    in the left one. By default the reach crosses the soft edge and the right band turns
+    blue too; at spread 0 ("Local") it stays as it was, and the stroke keeps its colour."""
+    l_star = _bands(45, 50, width=128)
+    stroke = HintStroke(((40, 80), (80, 110)), 6, BLUE)
+    base = colorize_l(default_model, l_star).ab
+    far = slice(160, None)
+    wide = colorize_l(default_model, l_star, HintSet(strokes=(stroke,))).ab
+    assert _de(l_star[:, far], wide[:, far], base[:, far]).mean() > 10.0
+    local = colorize_l(default_model, l_star, HintSet(strokes=(stroke,), spread=0.0)).ab
+    assert _de(l_star[:, far], local[:, far], base[:, far]).max() <= 1.0
+    on = np.zeros(l_star.shape, np.uint8)
+    cv2.line(on, (40, 80), (80, 110), 1, 4)
+    a, b = rgb_chroma(BLUE)
+    assert np.abs(local[on > 0] - [a, b]).mean() < 3.0  # a*b* units, on the stroke itself
+
+
 def test_an_export_solves_the_hints_at_full_quality_and_a_preview_at_its_size(
         default_model, monkeypatch):
     sizes: list[tuple[int, int]] = []

@@ -11,10 +11,12 @@ Sidecar `<stem>.hints.json`, version 3 (what `save_sidecar` writes):
      "preprocessing": [{"op": "rotate90", "k": 1}, ...], # the recipe they were painted with
      "points": [{"x": 10, "y": 20, "radius": 2, "rgb": [r, g, b]}],
      "strokes": [{"points": [[x, y], ...], "width": 6, "rgb": [r, g, b]}],
+     "spread": 0.5,                                      # how far hints reach, 0 local .. 1 wide
      "strength": 0.5,                                    # colour strength, 0 cautious .. 1 vivid
      "reference": "street-1952.jpg"}                     # a colour photo guiding the colours
-"image", "preprocessing", "strength" and "reference" (relative to the photo's folder, or
-absolute) are optional; version 2 is the same without the last two. Version 1 (ColorStudio
+"image", "preprocessing", "spread", "strength" and "reference" (relative to the photo's
+folder, or absolute) are optional; version 3 is the same without "spread", version 2 without
+the last three. Version 1 (ColorStudio
 before format versions) is the bare {"points": [...], "strokes": [...]} object, also in
 original-image coordinates, with no recipe; it is still read. A newer version is refused
 with a one-line message.
@@ -42,12 +44,22 @@ from .preprocess import GEOMETRIC, Geometry, Step, describe, steps_from_json, st
 
 GEOMETRIC_OPS = GEOMETRIC  # the steps that move pixels (and so hints)
 SIDECAR_FORMAT = "colorstudio-hints"
-SIDECAR_VERSION = 3
+SIDECAR_VERSION = 4
 # Colour strength: 0 cautious .. 0.5 the model's own decoding .. 1 vivid (`ColorNet.run`).
 DEFAULT_STRENGTH = 0.5
+# Hint spread: 0 local .. 0.5 the measured default .. 1 wide (`reach_scale`).
+DEFAULT_SPREAD = 0.5
 MAX_HINTS_BYTES = 4 * 1024 * 1024
 MAX_ITEMS = 10_000
 MAX_STROKE_POINTS = 100_000
+
+
+def reach_scale(spread: float) -> float:
+    """How much faster a hint's reach fades than by default: 100x at spread 0 (a stroke
+    colours the area around it), 1 at 0.5, 1/100 at 1 (it floods whatever no strong edge
+    bounds). In a low-contrast photo the default reach crosses the soft edges between, say,
+    a road and the cars on it; a lower spread keeps a hint near where it was painted."""
+    return 1000.0 ** (1.0 - 2.0 * min(max(float(spread), 0.0), 1.0))
 
 
 def rgb_chroma(rgb: tuple[int, int, int]) -> tuple[float, float]:
@@ -75,6 +87,7 @@ class HintStroke:
 class HintSet:
     points: tuple[HintPoint, ...] = ()
     strokes: tuple[HintStroke, ...] = field(default=())
+    spread: float = DEFAULT_SPREAD  # how far the hints reach (`reach_scale`)
 
     def __len__(self) -> int:
         return len(self.points) + len(self.strokes)
@@ -112,7 +125,7 @@ class HintSet:
                        for p, q in zip(self.points, parts[0]))
         strokes = tuple(replace(st, points=tuple((float(a), float(b)) for a, b in q))
                         for st, q in zip(self.strokes, parts[1:]))
-        return HintSet(points, strokes)
+        return replace(self, points=points, strokes=strokes)
 
     def to_view(self, geometry: Geometry) -> HintSet:
         """Original-photo coordinates -> those of the preprocessed photo."""
@@ -132,7 +145,7 @@ class HintSet:
         strokes: list[HintStroke] = []
         for st in self.strokes:
             strokes += _cut_stroke(st, x, y, radius + st.width / 2)
-        new = HintSet(points, tuple(strokes))
+        new = replace(self, points=points, strokes=tuple(strokes))
         return self if new == self else new
 
     def nearest_point(self, x: float, y: float, max_dist: float) -> int | None:
@@ -178,18 +191,22 @@ class HintSet:
         return ab, mask.astype(np.float32)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "points": [{"x": p.x, "y": p.y, "radius": p.radius, "rgb": list(p.rgb)}
                        for p in self.points],
             "strokes": [{"points": [list(q) for q in s.points], "width": s.width,
                          "rgb": list(s.rgb)} for s in self.strokes],
         }
+        if self.spread != DEFAULT_SPREAD:
+            doc["spread"] = round(float(self.spread), 4)
+        return doc
 
     @classmethod
     def from_json(cls, data: Any) -> HintSet:
         """Parse defensively: schema, types and sizes checked; errors are `HintsError`."""
-        if not isinstance(data, dict) or set(data) - {"points", "strokes"}:
+        if not isinstance(data, dict) or set(data) - {"points", "strokes", "spread"}:
             raise HintsError("hints must be an object with 'points' and/or 'strokes'")
+        spread = _fraction(data, "spread", DEFAULT_SPREAD)
         raw_pts, raw_strokes = data.get("points", []), data.get("strokes", [])
         if not isinstance(raw_pts, list) or not isinstance(raw_strokes, list):
             raise HintsError("'points' and 'strokes' must be lists")
@@ -209,7 +226,15 @@ class HintSet:
                                           _num(s.get("width", 6)), _rgb(s["rgb"])))
         except (KeyError, TypeError, IndexError) as exc:
             raise HintsError(f"malformed hint entry ({exc!r})") from exc
-        return cls(points, tuple(strokes))
+        return cls(points, tuple(strokes), spread)
+
+
+def _fraction(data: dict[str, Any], key: str, default: float) -> float:
+    """`data[key]`, a number from 0 to 1 (`default` when absent)."""
+    v = data.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
+        raise HintsError(f"'{key}' must be a number from 0 to 1, got {v!r}")
+    return float(v)
 
 
 def _cut_stroke(st: HintStroke, cx: float, cy: float, r: float) -> list[HintStroke]:
@@ -302,13 +327,16 @@ class HintsFile:
         sx, sy = width / w0, height / h0
         k = math.sqrt(sx * sy)
         scaled = self.hints.mapped(lambda xy: xy * np.array([sx, sy]))
-        scaled = HintSet(tuple(replace(p, radius=p.radius * k) for p in scaled.points),
-                         tuple(replace(st, width=st.width * k) for st in scaled.strokes))
+        scaled = replace(scaled, points=tuple(replace(p, radius=p.radius * k)
+                                              for p in scaled.points),
+                         strokes=tuple(replace(st, width=st.width * k) for st in scaled.strokes))
         return scaled, (f"the hints were painted on a {w0} × {h0} version of this photo; "
                         f"they were scaled to {width} × {height}")
 
     def to_json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"format": SIDECAR_FORMAT, "version": SIDECAR_VERSION,
+        # The oldest version that holds what is written, so older ColorStudios read it.
+        version = SIDECAR_VERSION if self.hints.spread != DEFAULT_SPREAD else 3
+        doc: dict[str, Any] = {"format": SIDECAR_FORMAT, "version": version,
                                "coordinates": "original"}
         if self.image_size is not None:
             doc["image"] = {"width": int(self.image_size[0]), "height": int(self.image_size[1])}
@@ -322,7 +350,7 @@ class HintsFile:
 
     @classmethod
     def from_json(cls, data: Any) -> HintsFile:
-        """Version 1 (bare points/strokes) or 2; errors are one-line `HintsError`s."""
+        """Version 1 (bare points/strokes) to 4; errors are one-line `HintsError`s."""
         if not isinstance(data, dict) or "version" not in data:
             return cls(HintSet.from_json(data), version=1)
         version = data["version"]
@@ -340,6 +368,8 @@ class HintsFile:
             known |= {"coordinates", "image", "preprocessing"}
         if version >= 3:
             known |= {"strength", "reference"}
+        if version >= 4:
+            known |= {"spread"}
         unknown = set(data) - known
         if unknown:
             raise HintsError(f"unknown entries {', '.join(sorted(map(str, unknown)))} in a "
@@ -359,15 +389,13 @@ class HintsFile:
             steps = steps_from_json(data.get("preprocessing", []))
         except ColorStudioError as exc:
             raise HintsError(f"preprocessing: {exc}") from exc
-        strength = data.get("strength", DEFAULT_STRENGTH)
-        if (isinstance(strength, bool) or not isinstance(strength, (int, float))
-                or not 0.0 <= strength <= 1.0):
-            raise HintsError(f"'strength' must be a number from 0 to 1, got {strength!r}")
+        strength = _fraction(data, "strength", DEFAULT_STRENGTH)
         reference = data.get("reference", "")
         if not isinstance(reference, str) or len(reference) > 4096 or "\0" in reference:
             raise HintsError("'reference' must be a file name or path")
-        hints = HintSet.from_json({k: data[k] for k in ("points", "strokes") if k in data})
-        return cls(hints, steps, size, version, float(strength), reference)
+        hints = HintSet.from_json({k: data[k] for k in ("points", "strokes", "spread")
+                                   if k in data})
+        return cls(hints, steps, size, version, strength, reference)
 
     def describe(self) -> str:
         """e.g. '3 hints (painted with rotate90(k=1), crop(...))'."""
@@ -378,7 +406,7 @@ class HintsFile:
 
 
 def load_sidecar(path: Path) -> HintsFile:
-    """Read a hints file (version 1 or 2); every problem is a one-line `HintsError` that
+    """Read a hints file (any version up to 4); every problem is a one-line `HintsError` that
     starts with the file's name."""
     path = Path(path)
     try:

@@ -126,11 +126,14 @@ def scaled_hints(hints: HintSet | None, scale: float) -> HintSet | None:
     """Hints in coordinates multiplied by `scale` (for previews on a downscaled proxy)."""
     if not hints or scale == 1.0:
         return hints
-    return HintSet(
-        tuple(dataclasses.replace(p, x=p.x * scale, y=p.y * scale, radius=max(p.radius * scale, 1))
-              for p in hints.points),
-        tuple(dataclasses.replace(s, points=tuple((x * scale, y * scale) for x, y in s.points),
-                                  width=max(s.width * scale, 1.0)) for s in hints.strokes))
+    return dataclasses.replace(
+        hints,
+        points=tuple(dataclasses.replace(p, x=p.x * scale, y=p.y * scale,
+                                         radius=max(p.radius * scale, 1)) for p in hints.points),
+        strokes=tuple(dataclasses.replace(s, points=tuple((x * scale, y * scale)
+                                                          for x, y in s.points),
+                                          width=max(s.width * scale, 1.0))
+                      for s in hints.strokes))
 
 
 @dataclass(frozen=True)

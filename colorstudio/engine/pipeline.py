@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from ..core.color import NORMALISATIONS
 from ..core.compose import HintSolve, fit_chroma_to_gamut, guided_upsample, resize
 from ..core.errors import CancelledError
-from ..core.hints import DEFAULT_STRENGTH, HintSet
+from ..core.hints import DEFAULT_SPREAD, DEFAULT_STRENGTH, HintSet, reach_scale
 from ..core.uncertainty import Distribution
 from .models import LoadedModel
 from .torch_color import relit_ab, rgb_to_lab
@@ -215,12 +215,14 @@ def _follow_hints(ab_low: np.ndarray, free_low: np.ndarray, l_low: np.ndarray,
     (`ab_low` - `free_low`, which a network trained on random ground-truth hints spreads over
     the whole photo) is kept only within their edge-aware reach; there the hints' colours are
     spread along the photo's edges (kept exactly at the hints); beyond it the hint-free
-    prediction stands -> (ab, its L*, the hints' influence)."""
+    prediction stands -> (ab, its L*, the hints' influence). The user's hint spread scales
+    how fast the reach fades (`core.hints.reach_scale`)."""
     l_mid, hint_ab, hint_mask, per_pixel = solve_grid(l_star, hints, under, solve_size)
     radius = _radius(l_low)
     free = guided_upsample(free_low, l_low, l_mid, radius=radius)
     guided = guided_upsample(ab_low, l_low, l_mid, radius=radius)
-    reach = HintSolve(l_mid, hint_mask, decay=REACH_DECAY * per_pixel, weight=1e4,
+    spread = reach_scale(hints.spread if hints is not None else DEFAULT_SPREAD)
+    reach = HintSolve(l_mid, hint_mask, decay=REACH_DECAY * per_pixel * spread, weight=1e4,
                       smooth=REACH_SMOOTH * max(l_mid.shape) / 256).influence()[..., None]
     local = free + reach * (guided - free)
     filled = HintSolve(l_mid, hint_mask, sigma=FILL_SIGMA,

@@ -1,16 +1,18 @@
-"""The guidance rows of the Hints dock: colour strength, the model's uncertainty (an overlay on
-the result, "Suggest a spot", the model's own colour guesses for the Suggested swatches) and a
-reference photo.
+"""The guidance rows of the Hints dock: colour strength, hint spread, the model's uncertainty
+(an overlay on the result, "Suggest a spot", the model's own colour guesses for the Suggested
+swatches) and a reference photo.
 
 Strength and reference belong to the photo (`Document.strength`, `Document.reference`): they
 go into every colourisation and export, are part of `Document.key()` and are saved in the
-sidecar. The uncertainty comes from the photo's full-resolution result (`doc.result`): its
+sidecar. The hint spread belongs to the hints (`HintSet.spread`): a change is a hint edit,
+undone like one. The uncertainty comes from the photo's full-resolution result (`doc.result`): its
 `distribution` (models with an ab-distribution head) and the hints' `influence`; a model
 without that head leaves the uncertainty controls disabled, saying why.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,11 +23,12 @@ from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QPushButton, QWidget
 
 from ..core.color import rgb_to_lab
 from ..core.errors import ColorStudioError
+from ..core.hints import HintSet
 from ..core.jobs import ColorizeResult
 from ..core.reference import has_colour, read_reference
 from ..core.uncertainty import heat_rgba, suggest_spot, uncertainty_map
 from .document import Document
-from .guidance_widgets import THUMB_H, THUMB_W, ReferenceDrop, StrengthSlider
+from .guidance_widgets import SPREAD_TIP, THUMB_H, THUMB_W, ReferenceDrop, SettlingSlider
 
 if TYPE_CHECKING:
     from .hints_controller import HintsController
@@ -48,8 +51,10 @@ class GuidanceController(QObject):
     def __init__(self, win: MainWindow, hints: HintsController) -> None:
         super().__init__(win)
         self.win, self.hints, self.canvas = win, hints, win.canvas
-        self.strength = StrengthSlider()
+        self.strength = SettlingSlider()
         self.strength.changed.connect(self._strength_changed)
+        self.spread = SettlingSlider(("Local", "Wide"), "Hint spread", SPREAD_TIP)
+        self.spread.changed.connect(self._spread_changed)
         self.show_uncertainty = QPushButton("Show uncertainty")
         self.show_uncertainty.setCheckable(True)
         self.show_uncertainty.toggled.connect(lambda _on: self.refresh())
@@ -76,11 +81,13 @@ class GuidanceController(QObject):
         box.setLayout(row)
         row.setContentsMargins(0, 0, 0, 0)
         form.addRow("Colour strength", self.strength)
+        form.addRow("Hint spread", self.spread)
         form.addRow(box)
         form.addRow("Reference", self.reference)
 
     def stop(self) -> None:
         self.strength.cancel()
+        self.spread.cancel()
 
     # ----- the photo on screen -----
     def _doc(self) -> Document | None:
@@ -95,10 +102,11 @@ class GuidanceController(QObject):
     def _doc_shown(self, _doc: Document | None = None) -> None:
         """Another photo (or the same, shown again): its strength and reference, no marker."""
         doc = self._doc()
-        for w in (self.strength, self.reference):
+        for w in (self.strength, self.spread, self.reference):
             w.setEnabled(doc is not None)
         if doc is not None:
             self.strength.set_value(round(doc.strength * 100))
+            self.show_spread(doc.hints)
         self.canvas.set_marker(None)
         self._show_reference(doc)
         self.refresh()
@@ -124,6 +132,16 @@ class GuidanceController(QObject):
         doc.strength = value / 100.0
         self.hints.save(doc)
         self._rerun(doc)
+
+    # ----- hint spread -----
+    def show_spread(self, hints: HintSet) -> None:
+        """The slider at these hints' spread (silently: e.g. after an undo)."""
+        self.spread.set_value(round(hints.spread * 100))
+
+    def _spread_changed(self, value: int) -> None:
+        doc = self._doc()
+        if doc is not None:
+            self.hints.edit(replace(doc.hints, spread=value / 100.0), "Change hint spread")
 
     # ----- uncertainty -----
     def uncertainty(self) -> np.ndarray | None:

@@ -1,5 +1,6 @@
-"""Widgets of the Hints dock's guidance rows: the colour-strength slider (Cautious .. Vivid) and
-the reference-photo drop zone (a thumbnail, the name, "Choose…" and "Remove")."""
+"""Widgets of the Hints dock's guidance rows: the colour-strength (Cautious .. Vivid) and hint
+spread (Local .. Wide) sliders and the reference-photo drop zone (a thumbnail, the name,
+"Choose…" and "Remove")."""
 
 from __future__ import annotations
 
@@ -19,15 +20,22 @@ STRENGTH_TIP = ("How bold the colours are. Cautious keeps to colours the model i
                 "(muted where it hesitates); the middle is the model's own choice; Vivid "
                 "picks the most colourful of the colours it considers likely. Hints are "
                 "followed at any strength.")
+SPREAD_TIP = ("How far the hints reach. In the middle a hint colours its object, up to its "
+              "edges; where the photo is low in contrast and the edges are soft, move it "
+              "towards Local to keep a hint near where it was painted, or towards Wide to let "
+              "it flood further.")
 
 
-class StrengthSlider(QWidget):
-    """"Cautious" [slider 0..100] "Vivid". `changed(value)` comes once a move settles: on
-    release of a drag, or `delay` ms after the last key or wheel step; `set_value` is silent."""
+class SettlingSlider(QWidget):
+    """"Cautious" [slider 0..100] "Vivid" (or other ends). `changed(value)` comes once a move
+    settles: on release of a drag, or `delay` ms after the last key or wheel step; `set_value`
+    is silent."""
 
     changed = Signal(int)
 
-    def __init__(self, delay: int = 300, parent: QWidget | None = None) -> None:
+    def __init__(self, ends: tuple[str, str] = ("Cautious", "Vivid"),
+                 name: str = "Colour strength", tip: str = STRENGTH_TIP, delay: int = 300,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
@@ -35,17 +43,17 @@ class StrengthSlider(QWidget):
         self.slider.setPageStep(10)
         self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
         self.slider.setTickInterval(50)
-        self.slider.setAccessibleName("Colour strength")
-        self.setToolTip(STRENGTH_TIP)
+        self.slider.setAccessibleName(name)
+        self.setToolTip(tip)
         self._timer = QTimer(self, singleShot=True, interval=delay)
         self._timer.timeout.connect(self._emit)
         self.slider.valueChanged.connect(self._moved)
         self.slider.sliderReleased.connect(self._emit)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(QLabel("Cautious"))
+        lay.addWidget(QLabel(ends[0]))
         lay.addWidget(self.slider, 1)
-        lay.addWidget(QLabel("Vivid"))
+        lay.addWidget(QLabel(ends[1]))
         self._sent = 50
 
     def value(self) -> int:

@@ -12,6 +12,7 @@ the live-preview switch and the two colourise entry points.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
@@ -194,18 +195,24 @@ class HintsController(QObject):
         if doc is self.win.current:
             self.canvas.set_hints(hints)
             self.canvas.set_marker(None)  # a suggested spot holds until the next hint edit
+            self.guidance.show_spread(hints)
             self.update_count()
             if self._uses_hints():
                 if self.win.a_live.isChecked():
                     self.win.request_preview(hints)
                 self.win.schedule_full()
 
-    def _hints_edited(self, hints: HintSet, text: str) -> None:
+    def edit(self, hints: HintSet, text: str) -> bool:
+        """Make `hints` the current photo's, as one undoable step -> whether they changed."""
         doc = self.win.current
         if doc is None or hints == doc.hints:
-            return
-        self._remember_colour(self.canvas.colour)
+            return False
         doc.undo.push(HintsCommand(doc, doc.hints, hints, text, self.apply))
+        return True
+
+    def _hints_edited(self, hints: HintSet, text: str) -> None:
+        if self.edit(hints, text):
+            self._remember_colour(self.canvas.colour)
 
     def _hints_dragging(self, hints: HintSet) -> None:
         if self.win.a_live.isChecked() and self._uses_hints():
@@ -214,7 +221,8 @@ class HintsController(QObject):
     def clear(self) -> None:
         doc = self.win.current
         if doc is not None and doc.hints:
-            doc.undo.push(HintsCommand(doc, doc.hints, HintSet(), "Clear hints", self.apply))
+            cleared = replace(doc.hints, points=(), strokes=())  # the spread stays
+            doc.undo.push(HintsCommand(doc, doc.hints, cleared, "Clear hints", self.apply))
 
     def save(self, doc: Document) -> None:
         """The sidecar: the hints with the recipe, or no sidecar without hints."""
