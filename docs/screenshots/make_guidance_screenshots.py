@@ -5,7 +5,8 @@ photo, before and after, and the uncertainty overlay with "Suggest a spot".
         --photo PHOTO --stroke 0.35,0.55,0.65,0.75 --rgb 150,40,60 --out DIR
 
 --stroke is x0,y0,x1,y1 as fractions of the photo's width and height. Writes
-<prefix>_before.png, <prefix>_stroke.png and <prefix>_uncertainty.png to --out.
+<prefix>_before.png, <prefix>_stroke.png and <prefix>_uncertainty.png to --out, and with
+--spread S also <prefix>_spread.png: the same stroke with the Hint spread slider at S (0..1).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main() -> int:
     ap.add_argument("--width", type=float, default=0.04, help="brush, fraction of the width")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
     ap.add_argument("--prefix", default="guidance")
+    ap.add_argument("--spread", type=float, help="also the stroke at this hint spread (0..1)")
     args = ap.parse_args()
     _app = QApplication.instance() or QApplication(sys.argv[:1])  # kept alive to the end
     tmp = tempfile.TemporaryDirectory()
@@ -62,6 +64,12 @@ def main() -> int:
     settle()
     window.grab().save(str(args.out / f"{args.prefix}_stroke.png"))
     guide = window.hints.guidance
+    if args.spread is not None:  # through the slider, as a user moves it
+        guide.spread.slider.setValue(round(args.spread * 100))
+        guide.spread.slider.sliderReleased.emit()
+        wait_for(window.resultShown)
+        settle()
+        window.grab().save(str(args.out / f"{args.prefix}_spread.png"))
     guide.show_uncertainty.setChecked(True)
     guide.suggest_spot()
     settle()
