@@ -189,6 +189,29 @@ def test_cycle_anchor_is_fs_distance_from_the_colour_photos_lightness(photos: Pa
     assert error() < 0.8 * first, (first, error())
 
 
+@pytest.mark.parametrize("stop_f,noise", [(False, 0.0), (True, 0.0), (False, 0.05)])
+def test_the_colour_cycle_can_keep_f_from_hiding_the_colour(photos: Path, tmp_path: Path,
+                                                             stop_f: bool, noise: float):
+    """`cycle_stop_f`: G reads F's grey back without a gradient into F (F cannot learn to hide
+    the colour there); `cycle_noise`: G reads it with Gaussian noise of that std added."""
+    from colorstudio.train.fit import _Objective
+
+    cfg = _cfg(photos, tmp_path / "cyc", "cycle", losses={"adv": 1.0, "cycle": 10.0},
+               cycle_stop_f=stop_f, cycle_noise=noise)
+    net = build(cfg.arch, cfg.config)
+    obj = _Objective(cfg, net, torch.device("cpu"), np.random.default_rng(0), None)
+    calls: dict[str, list[torch.Tensor]] = {"f_out": [], "g_in": []}
+    obj.aux["f"].register_forward_hook(lambda _m, _i, out: calls["f_out"].append(out))
+    net.g.register_forward_pre_hook(lambda _m, args: calls["g_in"].append(args[0]))
+    opt_g = torch.optim.Adam([p for _, p in obj.generator_params_named()], lr=1e-3)
+    opt_d = torch.optim.Adam(obj.discriminator_params(), lr=1e-3)
+    rgb = torch.from_numpy(np.stack([_colour(i) for i in range(4)])).permute(0, 3, 1, 2)
+    obj.step(rgb[..., :32, :32].float() / 255, opt_g, opt_d, amp=False)
+    f_grey, g_read = calls["f_out"][0], calls["g_in"][1]  # F(colour), and what G read of it
+    assert g_read.requires_grad != stop_f
+    assert float((g_read - f_grey).detach().std()) == pytest.approx(noise, abs=0.01)
+
+
 def test_snapshots_keep_the_inference_weights_of_each_stopping_point(photos: Path,
                                                                     tmp_path: Path):
     """`snapshot_every`: the candidates for a stopping point chosen on the dev split, each the

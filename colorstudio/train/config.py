@@ -63,6 +63,12 @@ class TrainConfig:
     # (Karras et al. 2018; Yazici et al. 2019): it smooths the oscillation of adversarial
     # training, where any one step's weights are a noisy stopping point.
     ema: float = 0.0
+    # Objective "cycle": how the colour -> grey -> colour cycle is kept from hiding the colour
+    # in F's grey for G to read back (Chu et al. 2017): Gaussian noise of this std (normalised
+    # L*) added to F's grey before G reads it, and/or no gradient from that cycle into F (F
+    # then learns only from its anchor and its discriminator).
+    cycle_noise: float = 0.0
+    cycle_stop_f: bool = False
     preview_every: int = 200
     log_every: int = 50
 

@@ -221,7 +221,10 @@ class _Objective:
         d_c, d_g = self.aux["d_colour"], self.aux["d_grey"]
         fake_c, fake_g = g(grey), f(colour)
         adv = L.adversarial(d_c(fake_c), True, kind) + L.adversarial(d_g(fake_g), True, kind)
-        cyc = F.l1_loss(f(fake_c), grey) + F.l1_loss(g(fake_g), colour)
+        read = fake_g.detach() if self.cfg.cycle_stop_f else fake_g
+        if self.cfg.cycle_noise:
+            read = read + self.cfg.cycle_noise * torch.randn_like(read)
+        cyc = F.l1_loss(f(fake_c), grey) + F.l1_loss(g(read), colour)
         loss = w.get("adv", 1.0) * adv + w.get("cycle", 10.0) * cyc
         parts = [("adv", adv), ("cycle", cyc)]
         if w.get("lightness", 0):  # G keeps the grey photo's L*: unpaired, no colour target
