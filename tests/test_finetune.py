@@ -225,6 +225,7 @@ def test_unpaired_adaptation_uses_the_bw_folder_as_grey_domain(
     r = job.run()
     cfg = json.loads((job.work_dir / "config.json").read_text())
     assert cfg["objective"] == "cycle" and cfg["grey_data"] == [str(scans)]
+    assert cfg["cycle_stop_f"]  # as the bundle was trained: F cannot hide the colour for G
     card = job.save(r)
     assert card.base == "tiny_mahajan2022_cyclegan" and card.verify()
 
@@ -352,5 +353,6 @@ def test_wizard_fine_tunes_adversarial_models_with_their_recipes_final_weighting
         if "adv" in last.losses and last.arch in ARCH_DEFAULTS:
             wizard = ARCH_DEFAULTS[last.arch]
             assert (wizard["objective"], wizard["losses"]) == (last.objective, last.losses)
+            assert wizard.get("cycle_stop_f", False) == last.cycle_stop_f
             checked.append(last.arch)
     assert {"mathur2023_gan", "mahajan2022_cyclegan", "roshana2023_resnet18_unet"} <= set(checked)

@@ -304,6 +304,7 @@ class FineTuneJob:
             rebalance=d.get("rebalance", 0.0), seed=o.seed,
             lr_scales=dict(d.get("lr_scales", {})), freeze_bn=list(d.get("freeze_bn", [])),
             channels_last=d.get("channels_last", False),
+            cycle_stop_f=d.get("cycle_stop_f", False),
             init=str(base.weights_path), out=str(self.work_dir), device=o.device,
             threads=o.threads, checkpoint_every=100,
             preview_every=o.preview_every or auto_preview,
