@@ -5,8 +5,9 @@ covers [0, width] x [0, height]), whatever preprocessing is applied: `HintSet.to
 `HintSet.to_original` map them through the geometric steps (`core.preprocess.Geometry`:
 quarter turns, straightening, crops) for display and inference.
 
-Sidecar `<stem>.hints.json`, version 3 (what `save_sidecar` writes):
-    {"format": "colorstudio-hints", "version": 3, "coordinates": "original",
+Sidecar `<stem>.hints.json`, version 4 (what `save_sidecar` writes; version 3 when the hints
+have the default spread, so older versions read it):
+    {"format": "colorstudio-hints", "version": 4, "coordinates": "original",
      "image": {"width": 4000, "height": 3000},          # the photo they were painted on
      "preprocessing": [{"op": "rotate90", "k": 1}, ...], # the recipe they were painted with
      "points": [{"x": 10, "y": 20, "radius": 2, "rgb": [r, g, b]}],
@@ -16,10 +17,9 @@ Sidecar `<stem>.hints.json`, version 3 (what `save_sidecar` writes):
      "reference": "street-1952.jpg"}                     # a colour photo guiding the colours
 "image", "preprocessing", "spread", "strength" and "reference" (relative to the photo's
 folder, or absolute) are optional; version 3 is the same without "spread", version 2 without
-the last three. Version 1 (ColorStudio
-before format versions) is the bare {"points": [...], "strokes": [...]} object, also in
-original-image coordinates, with no recipe; it is still read. A newer version is refused
-with a one-line message.
+the last three. Version 1 (ColorStudio before format versions) is the bare
+{"points": [...], "strokes": [...]} object, also in original-image coordinates, with no
+recipe; it is still read. A newer version is refused with a one-line message.
 
 Only the chroma (a*, b*) of a picked colour is used; lightness always comes from the photo.
 Undo, redo and erase are list operations on an immutable `HintSet`.
@@ -55,8 +55,8 @@ MAX_STROKE_POINTS = 100_000
 
 
 def reach_scale(spread: float) -> float:
-    """How much faster a hint's reach fades than by default: 100x at spread 0 (a stroke
-    colours the area around it), 1 at 0.5, 1/100 at 1 (it floods whatever no strong edge
+    """How much faster a hint's reach fades than by default: 1000x at spread 0 (a stroke
+    colours the area around it), 1 at 0.5, 1/1000 at 1 (it floods whatever no strong edge
     bounds). In a low-contrast photo the default reach crosses the soft edges between, say,
     a road and the cars on it; a lower spread keeps a hint near where it was painted."""
     return 1000.0 ** (1.0 - 2.0 * min(max(float(spread), 0.0), 1.0))

@@ -221,8 +221,8 @@ def _follow_hints(ab_low: np.ndarray, free_low: np.ndarray, l_low: np.ndarray,
     radius = _radius(l_low)
     free = guided_upsample(free_low, l_low, l_mid, radius=radius)
     guided = guided_upsample(ab_low, l_low, l_mid, radius=radius)
-    spread = reach_scale(hints.spread if hints is not None else DEFAULT_SPREAD)
-    reach = HintSolve(l_mid, hint_mask, decay=REACH_DECAY * per_pixel * spread, weight=1e4,
+    fade = reach_scale(hints.spread if hints is not None else DEFAULT_SPREAD)
+    reach = HintSolve(l_mid, hint_mask, decay=REACH_DECAY * per_pixel * fade, weight=1e4,
                       smooth=REACH_SMOOTH * max(l_mid.shape) / 256).influence()[..., None]
     local = free + reach * (guided - free)
     filled = HintSolve(l_mid, hint_mask, sigma=FILL_SIGMA,
