@@ -28,7 +28,8 @@ from ..core.jobs import ColorizeResult
 from ..core.reference import has_colour, read_reference
 from ..core.uncertainty import heat_rgba, suggest_spot, uncertainty_map
 from .document import Document
-from .guidance_widgets import SPREAD_TIP, THUMB_H, THUMB_W, ReferenceDrop, SettlingSlider
+from .guidance_widgets import (SPREAD_TIP, STRENGTH_TIP, THUMB_H, THUMB_W, ReferenceDrop,
+                               SettlingSlider)
 
 if TYPE_CHECKING:
     from .hints_controller import HintsController
@@ -51,7 +52,7 @@ class GuidanceController(QObject):
     def __init__(self, win: MainWindow, hints: HintsController) -> None:
         super().__init__(win)
         self.win, self.hints, self.canvas = win, hints, win.canvas
-        self.strength = SettlingSlider()
+        self.strength = SettlingSlider(("Cautious", "Vivid"), "Colour strength", STRENGTH_TIP)
         self.strength.changed.connect(self._strength_changed)
         self.spread = SettlingSlider(("Local", "Wide"), "Hint spread", SPREAD_TIP)
         self.spread.changed.connect(self._spread_changed)

@@ -27,14 +27,13 @@ SPREAD_TIP = ("How far the hints reach. In the middle a hint colours its object,
 
 
 class SettlingSlider(QWidget):
-    """"Cautious" [slider 0..100] "Vivid" (or other ends). `changed(value)` comes once a move
-    settles: on release of a drag, or `delay` ms after the last key or wheel step; `set_value`
-    is silent."""
+    """ends[0] [slider 0..100] ends[1], e.g. "Cautious" .. "Vivid"; `name` is the slider's
+    accessible name. `changed(value)` comes once a move settles: on release of a drag, or
+    `delay` ms after the last key or wheel step; `set_value` is silent."""
 
     changed = Signal(int)
 
-    def __init__(self, ends: tuple[str, str] = ("Cautious", "Vivid"),
-                 name: str = "Colour strength", tip: str = STRENGTH_TIP, delay: int = 300,
+    def __init__(self, ends: tuple[str, str], name: str, tip: str, delay: int = 300,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.slider = QSlider(Qt.Orientation.Horizontal)
