@@ -5,6 +5,7 @@ reference photos. The locality tests run the bundled default model: the leak was
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -246,6 +247,46 @@ def test_strength_and_reference_travel_in_the_sidecar_and_the_provenance(tmp_pat
     assert code == 0, err
     assert read_file_metadata(tmp_path / "o2" / "street_colorized.png").provenance[
         "ColourStrength"] == "0.20"
+
+
+def test_the_command_line_sets_the_hint_spread_and_the_record_says_which(tmp_path, cli,
+                                                                           capsys):
+    """`--spread` overrides the sidecar's (as `--strength` does): on a low-contrast photo
+    (two bands 5 L* apart) a blue stroke turns the far band blue by default, and at 0 leaves
+    it as it was. The spread used is in the provenance and in `colorstudio info`."""
+    l_star = _bands(45, 50, width=128)
+    src = tmp_path / "road.png"
+    Image.fromarray((l_star * 2.55).clip(0, 255).round().astype(np.uint8), "L").save(src)
+    save_sidecar(tmp_path / "road.hints.json",
+                 HintSet(strokes=(HintStroke(((40, 80), (80, 110)), 6, BLUE),)))
+
+    def far_b(folder: str, *extra: str) -> float:
+        code, _, err = cli("colorize", src, "-o", tmp_path / folder, "--model",
+                           "tiny_guided_unet", *extra)
+        assert code == 0, err
+        out = np.asarray(Image.open(tmp_path / folder / "road_colorized.png"), np.float32)
+        return float(rgb_to_lab(out[:, 160:] / 255.0)[..., 2].mean())  # b*: blue < 0
+
+    wide, local = far_b("wide"), far_b("local", "--spread", "0")
+    assert wide < local - 10.0
+    p = read_file_metadata(tmp_path / "local" / "road_colorized.png").provenance
+    assert p["HintSpread"] == "0.00" and p["HintsCount"] == "1"
+    assert read_file_metadata(tmp_path / "wide" / "road_colorized.png").provenance[
+        "HintSpread"] == "0.50"
+    code, out, _ = cli("info", tmp_path / "local" / "road_colorized.png")
+    assert code == 0 and "Hint spread: 0.00 (0 local" in out
+    code, _, err = cli("colorize", src, "--spread", "2")
+    assert code == 2 and err.strip() == ("colorstudio: error: --spread must be between 0 "
+                                         "(local) and 1 (wide)")
+
+
+def test_the_readmes_hints_file_example_is_a_valid_hints_file():
+    """The README's example once carried a strength and a reference without a version, which
+    only a version-3 file may hold: copied as it was, it was refused."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```json\n", 1)[1].split("```", 1)[0]
+    f = HintsFile.from_json(json.loads(block))
+    assert (f.hints.spread, f.strength, len(f.hints)) == (0.3, 0.6, 2)
 
 
 def test_bad_strength_and_reference_are_one_line_errors(tmp_path, cli):

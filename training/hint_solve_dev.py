@@ -52,7 +52,8 @@ def residual_follow(decay: float):  # noqa: ANN201 - the hints' correction of th
 
 def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str,  # noqa: ANN201
               sigma_fill: float = 2.0, smooth_reach: float = 0.0, relit: bool = False,
-              net_reach: tuple[float, float] | None = None):
+              net_reach: tuple[float, float] | None = None, amp: float = 1.0,
+              smooth_fill: float = 0.0):
     """The local solve with the reach's own affinity scale, and the fill's prior either the
     reach-confined guided prediction (`local`, as the bundled solve) or `guided` itself;
     `net`: the guided prediction alone."""
@@ -69,11 +70,12 @@ def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str,  
         if net_reach is not None:  # the network's response confined to a narrower reach
             near = HintSolve(l_mid, mask, sigma=net_reach[0], decay=reach_decay * per_pixel,
                              weight=1e4, smooth=net_reach[1]).influence()[..., None]
-        local = free + near * (guided - free)
+        local = free + amp * near * (guided - free)
         # relit: the fill spreads chromaticity, a*b* / (L* + 16), constant on a surface of one
         # colour under brighter or dimmer light (cube-root regime of CIELAB)
         k = (l_mid[..., None] + 16.0) if relit else 1.0
-        filled = HintSolve(l_mid, mask, sigma=sigma_fill, decay=fill * per_pixel).solve(
+        filled = HintSolve(l_mid, mask, sigma=sigma_fill, decay=fill * per_pixel,
+                           smooth=smooth_fill).solve(
             hint_ab / k, (local if prior == "local" else guided) / k) * k
         ab_mid = free + reach * (filled - free)
         return fit_chroma_to_gamut(l_mid, ab_mid), l_mid, reach[..., 0]
@@ -86,6 +88,7 @@ def main() -> int:
     ap.add_argument("specs", nargs="+")
     ap.add_argument("--source", default="")
     ap.add_argument("--weights", type=Path)
+    ap.add_argument("--counts", default="1,10,100", help="hint counts to measure")
     args = ap.parse_args()
     model = ModelStore().load(None, torch.device("cpu"))
     if args.weights:
@@ -108,6 +111,13 @@ def main() -> int:
             pl._follow_hints = v2_follow(pl.REACH_DECAY, pl.FILL_PRIOR, 2.0, "local",
                                          pl.FILL_SIGMA, pl.REACH_SMOOTH,
                                          net_reach=(float(vals[0]), float(vals[1])))
+        elif name == "amp":  # the bundled solve, the network's response scaled by ALPHA
+            pl._follow_hints = v2_follow(pl.REACH_DECAY, pl.FILL_PRIOR, 2.0, "local",
+                                         pl.FILL_SIGMA, pl.REACH_SMOOTH, amp=float(vals[0]))
+        elif name == "fs":  # the bundled solve, the fill's L* blurred by SMOOTH px
+            pl._follow_hints = v2_follow(pl.REACH_DECAY, pl.FILL_PRIOR, 2.0, "local",
+                                         pl.FILL_SIGMA, pl.REACH_SMOOTH,
+                                         smooth_fill=float(vals[0]))
         elif name == "net":  # the network's guided prediction alone, no solve
             pl._follow_hints = v2_follow(1e-5, 1e-4, 2.0, "net")
         elif name == "res":
@@ -117,7 +127,8 @@ def main() -> int:
             pl.REACH_DECAY, pl.FILL_PRIOR = float(vals[0]), float(vals[1])
         row: dict = {"spec": spec}
         t = time.time()
-        for h in (0, 1, 10, 100) if spec == "old:128" else (1, 10, 100):
+        counts = [int(c) for c in args.counts.split(",")]
+        for h in [0, *counts] if spec == "old:128" else counts:
             row[h] = evaluate(model, Path("dev"), h, images=images).psnr
         row["seconds"] = round(time.time() - t)
         print(json.dumps(row), flush=True)

@@ -39,6 +39,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--strength", type=float, metavar="S",
                    help="colour strength from 0 (cautious) to 1 (vivid); 0.5 is the model's own "
                         "(default: the hints file's, else 0.5)")
+    p.add_argument("--spread", type=float, metavar="S",
+                   help="how far the hints reach, from 0 (near where they were painted) to 1 "
+                        "(wide: as far as no strong edge stops them); 0.5 is the default "
+                        "(default: the hints file's, else 0.5)")
     p.add_argument("--reference", type=Path, metavar="FILE",
                    help="a colour photo of the same scene, street, room or uniform: its colours "
                         "guide the result (default: the hints file's reference, if any)")
@@ -121,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
             return _err("--workers must be at least 1")
     if args.strength is not None and not 0.0 <= args.strength <= 1.0:
         return _err("--strength must be between 0 (cautious) and 1 (vivid)")
+    if args.spread is not None and not 0.0 <= args.spread <= 1.0:
+        return _err("--spread must be between 0 (local) and 1 (wide)")
     hints = None
     strength, reference = args.strength, args.reference
     notes: list[str] = []
@@ -181,7 +187,8 @@ def run(args: argparse.Namespace) -> int:
     file_kwargs = {"hints": hints, "size": args.size, "max_pixels": args.max_pixels,
                    "quality": args.quality, "depth": args.depth,
                    "compression": args.compression, "badge": args.badge,
-                   "hints_path": args.hints, "strength": strength, "reference": reference}
+                   "hints_path": args.hints, "strength": strength, "reference": reference,
+                   "spread": args.spread}
     if cluster and not args.dry_run:
         outcomes = _run_on_cluster(cluster, args, jobs, card.id, report, show, file_kwargs)
     else:

@@ -145,6 +145,7 @@ class Provenance:
     source_document_id: str = ""  # the original's xmpMM:DocumentID, when it had one
     badge: bool = False
     strength: float = 0.5  # colour strength: 0 cautious .. 0.5 the model's own .. 1 vivid
+    hint_spread: float = 0.5  # how far the hints reached: 0 local .. 0.5 the default .. 1 wide
     reference_name: str = ""  # a colour photo whose colours guided the result
     reference_sha256: str = ""
 
@@ -312,6 +313,7 @@ def build_xmp(prov: Provenance, original_xmp: str = "") -> str:
    <colorstudio:HintsSource>{e(prov.hints_source)}</colorstudio:HintsSource>
    <colorstudio:VisibleBadge>{'True' if prov.badge else 'False'}</colorstudio:VisibleBadge>
    <colorstudio:ColourStrength>{float(prov.strength):.2f}</colorstudio:ColourStrength>
+   <colorstudio:HintSpread>{float(prov.hint_spread):.2f}</colorstudio:HintSpread>
    <colorstudio:ReferenceName>{e(prov.reference_name)}</colorstudio:ReferenceName>
    <colorstudio:ReferenceSHA256>{e(prov.reference_sha256)}</colorstudio:ReferenceSHA256>"""
     xmlns = " ".join(f'xmlns:{p}="{u}"' for p, u in NS.items() if p not in ("x", "rdf"))
@@ -405,7 +407,7 @@ class FileMetadata:
 
 _CS_FIELDS = ("SourceName", "SourceSHA256", "ModelID", "ModelVersion", "WeightsSHA256",
               "HintsCount", "HintsSHA256", "HintsSource", "VisibleBadge", "ColourStrength",
-              "ReferenceName", "ReferenceSHA256")
+              "HintSpread", "ReferenceName", "ReferenceSHA256")
 _DESCRIPTIVE = [
     ("dc", "title"), ("dc", "description"), ("dc", "creator"), ("dc", "rights"),
     ("dc", "subject"), ("photoshop", "DateCreated"), ("photoshop", "Credit"),
@@ -567,6 +569,9 @@ def format_info(meta: FileMetadata) -> str:
         lines.append(f"  Colour hints: {hc}" + (
             f" from {p.get('HintsSource', '?')} (SHA-256 {p.get('HintsSHA256', '?')})"
             if str(hc) not in ("0", "") else ""))
+        if str(hc) not in ("0", "") and p.get("HintSpread"):
+            lines.append(f"    Hint spread: {p['HintSpread']} (0 local, 0.5 the default, "
+                         "1 wide)")
     if p.get("ColourStrength"):
         lines.append(f"  Colour strength: {p['ColourStrength']} (0 cautious, 0.5 the model's "
                      "own, 1 vivid)")

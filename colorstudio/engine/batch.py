@@ -29,7 +29,8 @@ from ..core.cards import ModelCard, sha256_file
 from ..core.color import l_to_grey
 from ..core.compose import lab_to_rgb_fast
 from ..core.errors import CancelledError, ColorStudioError, ImageWriteError
-from ..core.hints import DEFAULT_STRENGTH, HintSet, load_sidecar, sidecar_path
+from ..core.hints import (DEFAULT_SPREAD, DEFAULT_STRENGTH, HintSet, load_sidecar,
+                          sidecar_path)
 from ..core.imageio import (DEFAULT_MAX_PIXELS, READ_FORMATS, TEMP_PREFIX, WRITE_FORMATS,
                             LoadedImage, add_badge, atomic_write_bytes, exif_without_orientation,
                             output_depth, read_image, srgb_profile, write_image)
@@ -267,7 +268,8 @@ class Colorizer:
                       cancel: Callable[[], bool] | None = None,
                       precomputed: JobResult | None = None,
                       strength: float | None = None,
-                      reference: Path | None = None) -> FileOutcome:
+                      reference: Path | None = None,
+                      spread: float | None = None) -> FileOutcome:
         """Colourise `src` into `dst` (format from its suffix). Never raises for bad input.
 
         The one export path: the CLI, the GUI's single and batch exports and comparisons all
@@ -284,7 +286,8 @@ class Colorizer:
         model saw | the result), with the same provenance plus a line saying what it is.
         `strength` (0 cautious .. 1 vivid) and `reference` (a colour photo guiding the
         colours) default to the sidecar's when the sidecar gives the hints, else to the
-        model's own colours and no reference.
+        model's own colours and no reference. `spread` (0 local .. 1 wide) overrides the
+        hints' own spread; the one used is recorded.
         Cancelling (`cancel()` true) raises `CancelledError`. `precomputed`: the result of
         these very inputs already in memory (the GUI's on-screen result, made at full size by
         `colorize_request`): it is written as it is instead of running the model again
@@ -316,6 +319,8 @@ class Colorizer:
                 out.messages.append(f"{src.name}: using {len(hints)} hints from "
                                     f"{hints_path.name}")
             strength = DEFAULT_STRENGTH if strength is None else float(strength)
+            if spread is not None and hints:
+                hints = dataclasses.replace(hints, spread=float(spread))
             seen = hints  # what the model is given: the hints where the steps moved them
             if steps:
                 if hints:
@@ -417,7 +422,7 @@ class Colorizer:
             source_name=src.name, source_sha256=sha256_file(src), model_id=card.id,
             model_version=card.version, weights_sha256=card.sha256, steps=tuple(steps),
             hints_count=n_hints, hints_sha256=hints_sha, hints_source=hints_src, badge=badge,
-            strength=strength,
+            strength=strength, hint_spread=hints.spread if hints else DEFAULT_SPREAD,
             reference_name=Path(reference).name if reference is not None else "",
             reference_sha256=sha256_file(Path(reference)) if reference is not None else "")
 
