@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from colorstudio.core.color import rgb_to_lab
@@ -210,6 +211,32 @@ def test_the_colour_cycle_can_keep_f_from_hiding_the_colour(photos: Path, tmp_pa
     f_grey, g_read = calls["f_out"][0], calls["g_in"][1]  # F(colour), and what G read of it
     assert g_read.requires_grad != stop_f
     assert float((g_read - f_grey).detach().std()) == pytest.approx(noise, abs=0.01)
+
+
+def test_the_colour_cycle_can_be_learnt_in_squared_error(photos: Path, tmp_path: Path):
+    """`losses.cycle_l2`: the colour -> grey -> colour reconstruction is G's squared error
+    against the colour photo (the mean colour, as PSNR rewards), weighted on its own; the L1
+    `cycle` keeps only the grey -> colour -> grey term."""
+    from colorstudio.train.fit import _Objective
+
+    cfg = _cfg(photos, tmp_path / "cyc", "cycle",
+               losses={"adv": 1.0, "cycle": 10.0, "cycle_l2": 50.0}, cycle_stop_f=True)
+    net = build(cfg.arch, cfg.config)
+    obj = _Objective(cfg, net, torch.device("cpu"), np.random.default_rng(0), None)
+    f_out: list[torch.Tensor] = []
+    g_io: list[tuple[torch.Tensor, torch.Tensor]] = []
+    obj.aux["f"].register_forward_hook(lambda _m, _i, out: f_out.append(out))
+    net.g.register_forward_hook(lambda _m, args, out: g_io.append((args[0], out)))
+    opt_g = torch.optim.Adam([p for _, p in obj.generator_params_named()], lr=1e-3)
+    opt_d = torch.optim.Adam(obj.discriminator_params(), lr=1e-3)
+    rgb = torch.from_numpy(np.stack([_colour(i) for i in range(4)])).permute(0, 3, 1, 2)
+    rgb = rgb[..., :32, :32].float() / 255
+    out = obj.step(rgb, opt_g, opt_d, amp=False)
+    grey, back = g_io[0][0], g_io[1][1]  # G's first input, and its reconstruction of colour
+    assert out["cycle_l2"] == pytest.approx(float(F.mse_loss(back, rgb[2:] * 2 - 1)), rel=1e-4)
+    assert out["cycle"] == pytest.approx(float(F.l1_loss(f_out[1], grey)), rel=1e-4)
+    assert out["loss"] == pytest.approx(out["adv"] + 10 * out["cycle"] + 50 * out["cycle_l2"],
+                                        rel=1e-4)
 
 
 def test_snapshots_keep_the_inference_weights_of_each_stopping_point(photos: Path,

@@ -224,9 +224,20 @@ class _Objective:
         read = fake_g.detach() if self.cfg.cycle_stop_f else fake_g
         if self.cfg.cycle_noise:
             read = read + self.cfg.cycle_noise * torch.randn_like(read)
-        cyc = F.l1_loss(f(fake_c), grey) + F.l1_loss(g(read), colour)
-        loss = w.get("adv", 1.0) * adv + w.get("cycle", 10.0) * cyc
-        parts = [("adv", adv), ("cycle", cyc)]
+        back = g(read)
+        cyc = F.l1_loss(f(fake_c), grey)
+        loss = w.get("adv", 1.0) * adv
+        parts = [("adv", adv)]
+        if w.get("cycle_l2", 0):
+            # The colour -> grey -> colour cycle in squared error: G learns the mean colour (what
+            # PSNR rewards) where L1 teaches the per-channel median, greyer where unsure.
+            cyc_l2 = F.mse_loss(back, colour)
+            loss = loss + w["cycle_l2"] * cyc_l2
+            parts.append(("cycle_l2", cyc_l2))
+        else:
+            cyc = cyc + F.l1_loss(back, colour)
+        loss = loss + w.get("cycle", 10.0) * cyc
+        parts.append(("cycle", cyc))
         if w.get("lightness", 0):  # G keeps the grey photo's L*: unpaired, no colour target
             light = F.l1_loss(self.l_net(rgb_to_lab((fake_c.float() * 0.5 + 0.5).clamp(0, 1))),
                               grey.float())
