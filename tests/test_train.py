@@ -7,6 +7,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -428,6 +429,25 @@ def test_dense_hints_reach_the_counts_a_user_places():
 
     assert crowded(0.0) <= 3
     assert crowded(1.0) >= 30
+
+
+def test_few_hints_give_a_users_first_hints_more_often():
+    """`p_few`: that share of the hinted photos gets 1-3 hints (the geometric count gives
+    1-3 to a third of them); off, the draws are those of recipes written before it."""
+    ab = torch.zeros(400, 2, 128, 128)
+
+    def few(p_few: float) -> int:  # photos with 1-3 hints (separate patches)
+        _, mask = simulate_hints(ab, np.random.default_rng(5), p_none=0.0, p_stroke=0.0,
+                                 p_few=p_few)
+        counts = [cv2.connectedComponents(m[0].numpy().astype(np.uint8))[0] - 1 for m in mask]
+        return sum(1 <= c <= 3 for c in counts)
+
+    assert few(0.0) < 0.45 * 400
+    assert few(1.0) == 400
+    assert few(0.5) > 0.6 * 400
+    a = simulate_hints(ab, np.random.default_rng(5), p_none=0.3)[1]
+    b = simulate_hints(ab, np.random.default_rng(5), p_none=0.3, p_few=0.0)[1]
+    assert torch.equal(a, b)
 
 
 # ------------------------------------------------------------------ data

@@ -42,6 +42,7 @@ class TrainConfig:
     # Objective "guided": the share of hinted photos given a log-uniform number of hints (up to
     # 128) instead of the paper's geometric count (mean 8).
     dense_hints: float = 0.0
+    few_hints: float = 0.0  # ... and the share given 1-3 hints (a user's first)
     seed: int = 0
     init: str = ""  # safetensors file to start from (previous stage or base model)
     pretrained: str = ""  # a `train.pretrained.SOURCES` name, loaded when `init` is empty

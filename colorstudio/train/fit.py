@@ -150,7 +150,8 @@ class _Objective:
         rgb_t = rgb * 2 - 1
         hint_ab = mask = None
         if cfg.objective == "guided":
-            hint_ab, mask = simulate_hints(ab, self.rng, p_dense=cfg.dense_hints)
+            hint_ab, mask = simulate_hints(ab, self.rng, p_dense=cfg.dense_hints,
+                                           p_few=cfg.few_hints)
         if part is not None:
             l_in, ab, rgb_t = l_in[part], ab[part], rgb_t[part]
             if hint_ab is not None and mask is not None:

@@ -3,7 +3,8 @@
 Per image: no hints with probability `p_none`, otherwise a geometric number of hints
 (p = 1/8, as in the paper) or, with probability `p_dense`, a log-uniform number in 1..`max_hints`
 (a geometric count almost never reaches the dozens of hints an archivist places on one photo:
-P(n >= 100) ~ 2e-6); each hint either a square patch (side 1-9 px) or, with probability
+P(n >= 100) ~ 2e-6) or, with probability `p_few`, 1-3 hints (a user's first hints, where one
+hint must say the most); each hint either a square patch (side 1-9 px) or, with probability
 `p_stroke`, a short stroke segment (width 1-4 px); each carries the mean ground-truth ab
 under it, as a user's single picked colour would.
 """
@@ -16,7 +17,7 @@ import torch
 
 def simulate_hints(
     ab: torch.Tensor, rng: np.random.Generator, p_none: float = 0.2, p_geom: float = 0.125,
-    max_hints: int = 128, p_stroke: float = 0.3, p_dense: float = 0.0,
+    max_hints: int = 128, p_stroke: float = 0.3, p_dense: float = 0.0, p_few: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """ab (B, 2, H, W) normalised -> (hint_ab (B, 2, H, W), mask (B, 1, H, W))."""
     b, _, h, w = ab.shape
@@ -29,6 +30,8 @@ def simulate_hints(
             continue
         if p_dense and rng.random() < p_dense:  # (no draw when off: old recipes replay)
             n = int(round(np.exp(rng.uniform(0.0, np.log(max_hints)))))
+        elif p_few and rng.random() < p_few:  # (likewise)
+            n = int(rng.integers(1, 4))
         else:
             n = min(int(rng.geometric(p_geom)), max_hints)
         for _ in range(n):
