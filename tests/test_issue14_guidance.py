@@ -324,6 +324,25 @@ def test_eval_measures_strength_and_a_reference(tmp_path, cli):
     assert ref["psnr"] > plain["psnr"] + 3
 
 
+def test_eval_measures_a_hint_spread(tmp_path, cli):
+    """`eval --spread`: the ground-truth hints reach as far as the spread says (a local one
+    colours less of each photo, so it scores lower), and the report says which spread."""
+    for i in range(3):
+        rgb = _scene_rgb(96, 96)
+        Image.fromarray((np.roll(rgb, 20 * i, 1) * 255).round().astype(np.uint8)).save(
+            tmp_path / f"v{i}.png")
+    runs = {}
+    for spread in ("0", "0.5"):
+        code, out, err = cli("eval", "--data", tmp_path, "--model", "tiny_guided_unet",
+                             "--json", "--hints", "3", "--spread", spread)
+        assert code == 0, err
+        runs[spread] = json.loads(out)
+    assert runs["0"]["spread"] == 0.0 and runs["0.5"]["spread"] == 0.5
+    assert runs["0"]["psnr"] < runs["0.5"]["psnr"] - 0.5
+    code, _, err = cli("eval", "--data", tmp_path, "--spread", "-1")
+    assert code == 2 and "--spread must be between 0 and 1" in err
+
+
 def test_a_network_changed_in_place_is_not_answered_from_the_cache(tiny_store):
     """The hint-free prediction is remembered per network; training the same network in place
     (as the wizard's before/after evaluation does) must give a new prediction."""

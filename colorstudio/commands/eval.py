@@ -1,4 +1,4 @@
-"""`colorstudio eval --data DIR [--model ID] [--hints N] [--json]`"""
+"""`colorstudio eval --data DIR [--model ID] [--hints N] [--spread S] [--json]`"""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--hints", type=int, default=0, help="ground-truth hint points per image")
     p.add_argument("--strength", type=float, default=0.5,
                    help="colour strength, 0 (cautious) to 1 (vivid); 0.5 is the model's own")
+    p.add_argument("--spread", type=float, default=0.5,
+                   help="how far the hints reach, 0 (local) to 1 (wide); 0.5 is the default")
     p.add_argument("--reference", choices=["shifted-truth"],
                    help="give each photo a reference: a shifted, cropped copy of its original")
     p.add_argument("--device", default="auto")
@@ -33,13 +35,17 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.strength <= 1.0:
         print("colorstudio: error: --strength must be between 0 and 1", file=sys.stderr)
         return 2
+    if not 0.0 <= args.spread <= 1.0:
+        print("colorstudio: error: --spread must be between 0 and 1", file=sys.stderr)
+        return 2
     col = Colorizer(ModelStore(args.models_dir), args.device)
     rep = evaluate(col.model(args.model), args.data, args.hints, strength=args.strength,
-                   reference=args.reference or "")
+                   reference=args.reference or "", spread=args.spread)
     if args.json:
         print(json.dumps(rep.as_dict(), indent=2))
     else:
         extra = (f", strength {rep.strength:.2f}" if rep.strength != 0.5 else "") + (
+            f", spread {rep.spread:.2f}" if rep.spread != 0.5 else "") + (
             f", reference: {rep.reference}" if rep.reference else "")
         print(f"model {rep.model} on {rep.images} images of {rep.dataset}, {rep.hints} hints"
               f"{extra}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ import numpy as np
 from ..core.color import lab_to_rgb, rgb_to_lab
 from ..core.compose import lab_to_rgb_fast, resize
 from ..core.errors import ColorStudioError
-from ..core.hints import DEFAULT_STRENGTH, HintPoint, HintSet
+from ..core.hints import DEFAULT_SPREAD, DEFAULT_STRENGTH, HintPoint, HintSet
 from ..core.imageio import READ_FORMATS
 from ..core.metrics import ciede2000, colourfulness, psnr, ssim
 from ..core.reference import reference_hints
@@ -52,6 +52,7 @@ class EvalReport:
     protocol: str = PROTOCOL
     strength: float = DEFAULT_STRENGTH
     reference: str = ""
+    spread: float = DEFAULT_SPREAD  # the hints' (`core.hints.reach_scale`)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -105,7 +106,8 @@ def shifted_copy(rgb: np.ndarray) -> np.ndarray:
 def evaluate(model: LoadedModel, data: Path, hints: int = 0,
              progress: Callable[[int, int], None] | None = None,
              images: list[tuple[str, np.ndarray]] | None = None,
-             strength: float = DEFAULT_STRENGTH, reference: str = "") -> EvalReport:
+             strength: float = DEFAULT_STRENGTH, reference: str = "",
+             spread: float = DEFAULT_SPREAD) -> EvalReport:
     t0 = time.perf_counter()
     images = images if images is not None else load_eval_images(data)
     if not images:
@@ -116,7 +118,8 @@ def evaluate(model: LoadedModel, data: Path, hints: int = 0,
     for i, (_, rgb) in enumerate(images):
         lab = rgb_to_lab(rgb)
         l_star = np.ascontiguousarray(lab[..., 0])
-        hs = sample_hints(lab, hints, seed=i) if hints and model.card.hints else None
+        hs = (replace(sample_hints(lab, hints, seed=i), spread=spread)
+              if hints and model.card.hints else None)
         under = (reference_hints(l_star, shifted_copy(rgb))
                  if reference and model.card.hints else None)
         ab = colorize_l(model, l_star, hs, strength=strength, under=under).ab
@@ -129,4 +132,5 @@ def evaluate(model: LoadedModel, data: Path, hints: int = 0,
     m = np.mean(np.array(rows), axis=0)
     return EvalReport(model.card.id, str(data), len(images), hints if model.card.hints else 0,
                       *(round(float(v), 3) for v in m), round(time.perf_counter() - t0, 1),
-                      strength=strength, reference=reference if model.card.hints else "")
+                      strength=strength, reference=reference if model.card.hints else "",
+                      spread=spread if hints and model.card.hints else DEFAULT_SPREAD)
