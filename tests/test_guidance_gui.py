@@ -277,6 +277,52 @@ def test_spread_slider_narrows_the_hints_reach_is_undone_like_a_hint_and_saved(
     assert not doc.hints and doc.hints.spread == 0.0 and s.value() == 0
 
 
+def _alpha(img: QImage) -> np.ndarray:
+    """The alpha channel of an RGBA8888 overlay."""
+    h, w = img.height(), img.width()
+    rows = np.frombuffer(img.constBits(), np.uint8, img.bytesPerLine() * h)
+    return rows.reshape(h, img.bytesPerLine())[:, : 4 * w].reshape(h, w, 4)[..., 3]
+
+
+def test_show_reach_tints_where_the_hints_act_and_follows_the_spread(
+        qtbot, win, tmp_path: Path) -> None:
+    """A low-contrast photo (two bands 5 L* apart) and one hint in the left band: "Show
+    reach" tints the right band too by default, and only the left once the spread is Local;
+    it shares the overlay with the uncertainty, one at a time."""
+    rng = np.random.default_rng(0)
+    grey = np.concatenate([np.full((64, 48), 105.0), np.full((64, 48), 118.0)], 1)
+    photo = tmp_path / "road.png"
+    Image.fromarray(np.clip(grey + rng.normal(0, 1, grey.shape), 0, 255).astype(np.uint8),
+                    "L").save(photo)
+    doc = _open(qtbot, win, photo)
+    g, c = win.hints.guidance, win.canvas
+    reach, unc = g.show_reach, g.show_uncertainty
+    assert not reach.isEnabled() and "Add a hint" in reach.toolTip()
+    win.tool_actions["point"].trigger()
+    qtbot.mouseClick(c, Qt.MouseButton.LeftButton, pos=_at(c, 12, 32))
+    qtbot.waitUntil(lambda: _settled(win), timeout=TIMEOUT)
+    assert reach.isEnabled() and "Hint spread" in reach.toolTip() and c.overlay is None
+    qtbot.mouseClick(reach, Qt.MouseButton.LeftButton)
+    alpha = _alpha(c.overlay)
+    w = alpha.shape[1]
+    assert alpha[:, : w // 4].mean() > 100 and alpha[:, 3 * w // 4:].mean() > 60
+    qtbot.mouseClick(unc, Qt.MouseButton.LeftButton)  # one overlay at a time
+    assert unc.isChecked() and not reach.isChecked()
+    assert c.overlay is not None and np.array_equal(
+        _alpha(c.overlay), heat_rgba(g.uncertainty())[..., 3])
+    qtbot.mouseClick(reach, Qt.MouseButton.LeftButton)
+    assert reach.isChecked() and not unc.isChecked()
+    s = g.spread
+    s.slider.setFocus()
+    for _ in range(5):
+        qtbot.keyClick(s.slider, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: doc.hints.spread == 0.0 and _settled(win), timeout=TIMEOUT)
+    alpha = _alpha(c.overlay)
+    assert alpha[:, : w // 8].max() > 100 and alpha[:, 3 * w // 4:].max() < 10
+    qtbot.mouseClick(reach, Qt.MouseButton.LeftButton)
+    assert c.overlay is None
+
+
 # ----- reference photo -----
 
 def _blocks(height: int = 64, width: int = 96) -> np.ndarray:

@@ -1,5 +1,6 @@
 """The model's own a*b* distribution as data: colour suggestions at a pixel (its modes, as in
-ideepcolor), an uncertainty map (normalised entropy), a "suggest a spot" pick and a heat overlay.
+ideepcolor), an uncertainty map (normalised entropy), a "suggest a spot" pick and a heat overlay;
+and the overlay of the hints' reach.
 
 Coordinates: the photo covers [0, width] x [0, height] (x right, y down; pixel (i, j) is the
 unit square with centre (j + 0.5, i + 0.5)), as in `core.hints`. Pure NumPy / OpenCV.
@@ -22,6 +23,7 @@ SUGGEST_QUANTILE = 0.99
 SUGGEST_FRACTION = 0.5  # of the way from the median to the top quantile
 # The heat ramp, light to dark (CIE L* falls monotonically): yellow, orange, red, magenta.
 _RAMP = np.array([[255, 235, 60], [255, 150, 20], [225, 30, 30], [190, 0, 150]], np.float32)
+REACH_RGB = (40, 170, 255)  # the hints' reach: one light blue, as an editor's selection mask
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,3 +162,15 @@ def heat_rgba(unc: np.ndarray, opacity: float = 0.6) -> np.ndarray:
     lut = np.rint(np.concatenate([rgb, alpha[:, None]], -1)).astype(np.uint8)
     level = np.rint(np.clip(np.asarray(unc, np.float32), 0, 1) * 255).astype(np.uint8)
     return lut[level]
+
+
+def reach_rgba(influence: np.ndarray, height: int, width: int,
+               opacity: float = 0.5) -> np.ndarray:
+    """(height, width, 4) uint8 overlay of where the hints act: REACH_RGB with alpha =
+    opacity * 255 * influence (0..1, any size, resized bilinearly; transparent where 0)."""
+    inf = cv2.resize(np.asarray(influence, np.float32), (width, height),
+                     interpolation=cv2.INTER_LINEAR)
+    out = np.empty((height, width, 4), np.uint8)
+    out[..., :3] = REACH_RGB
+    out[..., 3] = np.rint(np.clip(inf, 0, 1) * np.float32(np.clip(opacity, 0, 1) * 255))
+    return out

@@ -1,13 +1,14 @@
-"""The guidance rows of the Hints dock: colour strength, hint spread, the model's uncertainty
-(an overlay on the result, "Suggest a spot", the model's own colour guesses for the Suggested
-swatches) and a reference photo.
+"""The guidance rows of the Hints dock: colour strength, hint spread (and an overlay of where
+the hints act), the model's uncertainty (an overlay on the result, "Suggest a spot", the
+model's own colour guesses for the Suggested swatches) and a reference photo.
 
 Strength and reference belong to the photo (`Document.strength`, `Document.reference`): they
 go into every colourisation and export, are part of `Document.key()` and are saved in the
 sidecar. The hint spread belongs to the hints (`HintSet.spread`): a change is a hint edit,
 undone like one. The uncertainty comes from the photo's full-resolution result (`doc.result`): its
 `distribution` (models with an ab-distribution head) and the hints' `influence`; a model
-without that head leaves the uncertainty controls disabled, saying why.
+without that head leaves the uncertainty controls disabled, saying why. One overlay shows at
+a time: the uncertainty or the reach.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ..core.errors import ColorStudioError
 from ..core.hints import HintSet
 from ..core.jobs import ColorizeResult
 from ..core.reference import has_colour, read_reference
-from ..core.uncertainty import heat_rgba, suggest_spot, uncertainty_map
+from ..core.uncertainty import heat_rgba, reach_rgba, suggest_spot, uncertainty_map
 from .document import Document
 from .guidance_widgets import (SPREAD_TIP, STRENGTH_TIP, THUMB_H, THUMB_W, ReferenceDrop,
                                SettlingSlider)
@@ -41,6 +42,9 @@ UNCERTAINTY_TIP = ("Shade the result where the model is unsure of the colour (ye
                    "somewhat, magenta: very); the hints' surroundings count as sure")
 SUGGEST_TIP = "Mark the spot where the model is least sure: a hint there helps most"
 NO_RESULT_TIP = "Colourise the photo first: the uncertainty comes from the model's result"
+REACH_TIP = ("Tint the result where the hints act (the stronger the tint, the more of their "
+             "colour); if a hint reaches too far, move Hint spread towards Local")
+NO_REACH_TIP = "Add a hint first: the tint shows where the hints act"
 SPOT_FOUND = "The model is least sure here: a hint here helps most"
 SPOT_NONE = ("The model is sure everywhere: no spot stands out, and hints are needed only "
              "where you want other colours")
@@ -58,7 +62,10 @@ class GuidanceController(QObject):
         self.spread.changed.connect(self._spread_changed)
         self.show_uncertainty = QPushButton("Show uncertainty")
         self.show_uncertainty.setCheckable(True)
-        self.show_uncertainty.toggled.connect(lambda _on: self.refresh())
+        self.show_reach = QPushButton("Show reach")
+        self.show_reach.setCheckable(True)
+        self.show_reach.toggled.connect(lambda on: self._toggled(on, self.show_uncertainty))
+        self.show_uncertainty.toggled.connect(lambda on: self._toggled(on, self.show_reach))
         self.suggest = QPushButton("Suggest a spot")
         self.suggest.clicked.connect(self.suggest_spot)
         self.reference = ReferenceDrop()
@@ -66,7 +73,7 @@ class GuidanceController(QObject):
         self.reference.rejected.connect(lambda why: win.banner.show_message(why, "error"))
         self.reference.removed.connect(self.remove_reference)
         self._unc: tuple[ColorizeResult, np.ndarray] | None = None  # (result, its map)
-        self._overlay_for: ColorizeResult | None = None  # the result the overlay shows
+        self._overlay_for: tuple[str, ColorizeResult] | None = None  # overlay: (kind, result)
         self._thumbs: dict[Path, np.ndarray | None] = {}  # reference -> small RGB (None: bad)
         win.documentShown.connect(self._doc_shown)
         win.resultShown.connect(self._result_shown)
@@ -83,6 +90,13 @@ class GuidanceController(QObject):
         row.setContentsMargins(0, 0, 0, 0)
         form.addRow("Colour strength", self.strength)
         form.addRow("Hint spread", self.spread)
+        reach = QHBoxLayout()
+        reach.addWidget(self.show_reach)
+        reach.addStretch(1)
+        reach.setContentsMargins(0, 0, 0, 0)
+        reach_box = QWidget()
+        reach_box.setLayout(reach)
+        form.addRow("", reach_box)
         form.addRow(box)
         form.addRow("Reference", self.reference)
 
@@ -158,11 +172,20 @@ class GuidanceController(QObject):
             self._unc = (res, uncertainty_map(res.distribution, mh, mw, covered=res.influence))
         return self._unc[1]
 
+    def _toggled(self, on: bool, other: QPushButton) -> None:
+        """One overlay at a time: turning one on turns the other off."""
+        if on:
+            other.setChecked(False)
+        self.refresh()
+
     def refresh(self) -> None:
-        """Enable the uncertainty controls for a result with a distribution; show or hide
-        the overlay."""
+        """Enable the uncertainty controls for a result with a distribution, and the reach
+        for a result with hints; show or hide the overlay."""
         res = self.result()
         ok = res is not None and res.distribution is not None
+        reach_ok = res is not None and res.influence is not None
+        self.show_reach.setEnabled(reach_ok)
+        self.show_reach.setToolTip(REACH_TIP if reach_ok else NO_REACH_TIP)
         if res is None:
             why = NO_RESULT_TIP
         elif not ok:
@@ -173,14 +196,22 @@ class GuidanceController(QObject):
         for button, tip in ((self.show_uncertainty, UNCERTAINTY_TIP), (self.suggest, SUGGEST_TIP)):
             button.setEnabled(ok)
             button.setToolTip(tip if ok else why)
-        if not (ok and self.show_uncertainty.isChecked()):
+        kind = ("uncertainty" if ok and self.show_uncertainty.isChecked() else
+                "reach" if reach_ok and self.show_reach.isChecked() else None)
+        if kind is None or res is None:
             self._overlay_for = None
             if self.canvas.overlay is not None:
                 self.canvas.set_overlay(None)
-        elif self._overlay_for is not res or self.canvas.overlay is None:
-            unc = self.uncertainty()
-            self._overlay_for = res
-            self.canvas.set_overlay(heat_rgba(unc))
+        elif (self._overlay_for is None or self._overlay_for[0] != kind
+              or self._overlay_for[1] is not res or self.canvas.overlay is None):
+            self._overlay_for = (kind, res)
+            if kind == "uncertainty":
+                self.canvas.set_overlay(heat_rgba(self.uncertainty()))
+            else:
+                h, w = res.rgb8.shape[:2]
+                s = min(1.0, MAP_SIDE / max(h, w))
+                self.canvas.set_overlay(reach_rgba(res.influence, max(1, round(h * s)),
+                                                   max(1, round(w * s))))
 
     def suggest_spot(self) -> tuple[float, float] | None:
         """Ring the spot where a hint helps most (view coordinates) -> it, or None."""
