@@ -5,8 +5,9 @@ photo, before and after, and the uncertainty overlay with "Suggest a spot".
         --photo PHOTO --stroke 0.35,0.55,0.65,0.75 --rgb 150,40,60 --out DIR
 
 --stroke is x0,y0,x1,y1 as fractions of the photo's width and height. Writes
-<prefix>_before.png, <prefix>_stroke.png and <prefix>_uncertainty.png to --out, and with
---spread S also <prefix>_spread.png: the same stroke with the Hint spread slider at S (0..1).
+<prefix>_before.png, <prefix>_stroke.png, <prefix>_reach.png (with "Show reach") and
+<prefix>_uncertainty.png to --out, and with --spread S also <prefix>_spread.png and
+<prefix>_spread_reach.png: the same stroke with the Hint spread slider at S (0..1).
 """
 
 from __future__ import annotations
@@ -64,12 +65,19 @@ def main() -> int:
     settle()
     window.grab().save(str(args.out / f"{args.prefix}_stroke.png"))
     guide = window.hints.guidance
+    guide.show_reach.setChecked(True)
+    settle()
+    window.grab().save(str(args.out / f"{args.prefix}_reach.png"))
+    guide.show_reach.setChecked(False)
     if args.spread is not None:  # through the slider, as a user moves it
         guide.spread.slider.setValue(round(args.spread * 100))
         guide.spread.slider.sliderReleased.emit()
         wait_for(window.resultShown)
         settle()
         window.grab().save(str(args.out / f"{args.prefix}_spread.png"))
+        guide.show_reach.setChecked(True)
+        settle()
+        window.grab().save(str(args.out / f"{args.prefix}_spread_reach.png"))
     guide.show_uncertainty.setChecked(True)
     guide.suggest_spot()
     settle()
