@@ -81,23 +81,10 @@ class GuidanceController(QObject):
 
     def add_rows(self, form: QFormLayout) -> None:
         """Put the guidance rows at the end of the Hints dock's form."""
-        row = QHBoxLayout()
-        row.addWidget(self.show_uncertainty)
-        row.addWidget(self.suggest)
-        row.addStretch(1)
-        box = QWidget()
-        box.setLayout(row)
-        row.setContentsMargins(0, 0, 0, 0)
         form.addRow("Colour strength", self.strength)
         form.addRow("Hint spread", self.spread)
-        reach = QHBoxLayout()
-        reach.addWidget(self.show_reach)
-        reach.addStretch(1)
-        reach.setContentsMargins(0, 0, 0, 0)
-        reach_box = QWidget()
-        reach_box.setLayout(reach)
-        form.addRow("", reach_box)
-        form.addRow(box)
+        form.addRow("", _row(self.show_reach))
+        form.addRow(_row(self.show_uncertainty, self.suggest))
         form.addRow("Reference", self.reference)
 
     def stop(self) -> None:
@@ -166,9 +153,7 @@ class GuidanceController(QObject):
         if res is None or res.distribution is None:
             return None
         if self._unc is None or self._unc[0] is not res:
-            h, w = res.rgb8.shape[:2]
-            s = min(1.0, MAP_SIDE / max(h, w))
-            mh, mw = max(1, round(h * s)), max(1, round(w * s))
+            mh, mw = _map_size(res)
             self._unc = (res, uncertainty_map(res.distribution, mh, mw, covered=res.influence))
         return self._unc[1]
 
@@ -208,10 +193,7 @@ class GuidanceController(QObject):
             if kind == "uncertainty":
                 self.canvas.set_overlay(heat_rgba(self.uncertainty()))
             else:
-                h, w = res.rgb8.shape[:2]
-                s = min(1.0, MAP_SIDE / max(h, w))
-                self.canvas.set_overlay(reach_rgba(res.influence, max(1, round(h * s)),
-                                                   max(1, round(w * s))))
+                self.canvas.set_overlay(reach_rgba(res.influence, *_map_size(res)))
 
     def suggest_spot(self) -> tuple[float, float] | None:
         """Ring the spot where a hint helps most (view coordinates) -> it, or None."""
@@ -296,6 +278,25 @@ class GuidanceController(QObject):
                 "this model does not take hints, so it is not used"
                 if card is not None and not card.hints else "")
         self.reference.show_reference(ref, thumb, note)
+
+
+def _map_size(res: ColorizeResult) -> tuple[int, int]:
+    """(height, width) of an overlay for `res`: its size, at most MAP_SIDE a side."""
+    h, w = res.rgb8.shape[:2]
+    s = min(1.0, MAP_SIDE / max(h, w))
+    return max(1, round(h * s)), max(1, round(w * s))
+
+
+def _row(*widgets: QWidget) -> QWidget:
+    """Widgets side by side, left-aligned, as one form row."""
+    row = QHBoxLayout()
+    for w in widgets:
+        row.addWidget(w)
+    row.addStretch(1)
+    row.setContentsMargins(0, 0, 0, 0)
+    box = QWidget()
+    box.setLayout(row)
+    return box
 
 
 def _thumb(rgb: np.ndarray) -> np.ndarray:
