@@ -4,9 +4,12 @@ python training/hint_solve_dev.py N [--source scenes-384px] SPEC...
 SPEC: `old:SIZE` (the solve before issue 14: the correction alone, at SIZE px),
 `new:REACH:FILL` (`engine.pipeline.REACH_DECAY`, `FILL_PRIOR`), or
 `v3:REACH:FILL:SIGMA_REACH:SIGMA_FILL[:SMOOTH_REACH]` (the same with the two solves' lightness
-scales, and the reach's L* blur).
-`--weights W`: the default's card with other weights. Prints one JSON line per SPEC with the
-dev PSNR at 1, 10 and 100 hints (and 0 for `old:128`).
+scales, and the reach's L* blur); variants of the bundled solve: `rel` (the fill in
+chromaticity), `nr:SIGMA:SMOOTH` (the network's response within a narrower reach),
+`amp:ALPHA` (that response scaled), `fs:SMOOTH` (the fill's L* blurred); `net` (the network
+alone), `res:DECAY` (the hints' correction of the hint-free prediction alone).
+`--weights W`: the default's card with other weights. `--counts 1,10,100`: the hint counts.
+Prints one JSON line per SPEC with the dev PSNR at each count (and 0 for `old:128`).
 """
 
 from __future__ import annotations
@@ -82,6 +85,11 @@ def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str,  
     return follow
 
 
+def bundled(**variant):  # noqa: ANN003, ANN201 - the bundled solve with one thing changed
+    return v2_follow(pl.REACH_DECAY, pl.FILL_PRIOR, 2.0, "local", pl.FILL_SIGMA,
+                     pl.REACH_SMOOTH, **variant)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("n", type=int)
@@ -95,6 +103,7 @@ def main() -> int:
         load_weights(model.net, args.weights)
         model.net.eval()
     images = dev_images(Path("training/recipes/guided_mobilenet.toml"), args.n, args.source)
+    counts = [int(c) for c in args.counts.split(",")]
     for spec in args.specs:
         name, *vals = spec.split(":")
         if name == "old":
@@ -105,19 +114,13 @@ def main() -> int:
             pl._follow_hints = v2_follow(float(vals[0]), float(vals[1]), float(vals[2]), "local",
                                          float(vals[3]), float(vals[4]) if len(vals) > 4 else 0)
         elif name == "rel":  # the bundled solve, the fill in chromaticity
-            pl._follow_hints = v2_follow(pl.REACH_DECAY, pl.FILL_PRIOR, 2.0, "local",
-                                         pl.FILL_SIGMA, pl.REACH_SMOOTH, relit=True)
+            pl._follow_hints = bundled(relit=True)
         elif name == "nr":  # the bundled solve, the network's response within SIGMA:SMOOTH
-            pl._follow_hints = v2_follow(pl.REACH_DECAY, pl.FILL_PRIOR, 2.0, "local",
-                                         pl.FILL_SIGMA, pl.REACH_SMOOTH,
-                                         net_reach=(float(vals[0]), float(vals[1])))
+            pl._follow_hints = bundled(net_reach=(float(vals[0]), float(vals[1])))
         elif name == "amp":  # the bundled solve, the network's response scaled by ALPHA
-            pl._follow_hints = v2_follow(pl.REACH_DECAY, pl.FILL_PRIOR, 2.0, "local",
-                                         pl.FILL_SIGMA, pl.REACH_SMOOTH, amp=float(vals[0]))
+            pl._follow_hints = bundled(amp=float(vals[0]))
         elif name == "fs":  # the bundled solve, the fill's L* blurred by SMOOTH px
-            pl._follow_hints = v2_follow(pl.REACH_DECAY, pl.FILL_PRIOR, 2.0, "local",
-                                         pl.FILL_SIGMA, pl.REACH_SMOOTH,
-                                         smooth_fill=float(vals[0]))
+            pl._follow_hints = bundled(smooth_fill=float(vals[0]))
         elif name == "net":  # the network's guided prediction alone, no solve
             pl._follow_hints = v2_follow(1e-5, 1e-4, 2.0, "net")
         elif name == "res":
@@ -127,7 +130,6 @@ def main() -> int:
             pl.REACH_DECAY, pl.FILL_PRIOR = float(vals[0]), float(vals[1])
         row: dict = {"spec": spec}
         t = time.time()
-        counts = [int(c) for c in args.counts.split(",")]
         for h in [0, *counts] if spec == "old:128" else counts:
             row[h] = evaluate(model, Path("dev"), h, images=images).psnr
         row["seconds"] = round(time.time() - t)
