@@ -51,6 +51,14 @@ def _at(canvas, x: float, y: float) -> QPoint:  # noqa: ANN001
     return QPoint(round(p.x()), round(p.y()))
 
 
+def _rgba(img: QImage) -> np.ndarray:
+    """An overlay's pixels as uint8 (H, W, 4) RGBA."""
+    img = img.convertToFormat(QImage.Format.Format_RGBA8888)
+    h, w, bpl = img.height(), img.width(), img.bytesPerLine()
+    rows = np.frombuffer(img.constBits(), np.uint8, count=h * bpl).reshape(h, bpl)
+    return rows[:, : 4 * w].reshape(h, w, 4)
+
+
 def _unc(res) -> np.ndarray:  # noqa: ANN001
     h, w = res.rgb8.shape[:2]
     return uncertainty_map(res.distribution, h, w, covered=res.influence)
@@ -86,10 +94,7 @@ def test_uncertainty_overlay_toggles_over_the_result_and_needs_a_distribution(
     off = _grab(c)
     qtbot.mouseClick(g.show_uncertainty, Qt.MouseButton.LeftButton)
     assert g.show_uncertainty.isChecked() and c.overlay is not None
-    shown = c.overlay.convertToFormat(QImage.Format.Format_RGBA8888)
-    buf = np.frombuffer(shown.constBits(), np.uint8).reshape(shown.height(), -1)
-    expected = heat_rgba(_unc(res))
-    assert np.array_equal(buf[:, :shown.width() * 4].reshape(expected.shape), expected)
+    assert np.array_equal(_rgba(c.overlay), heat_rgba(_unc(res)))
     on = _grab(c)
     # Over the colourised side (right of the divider) only; the original is untouched.
     top, bottom = int(c.offset.y()) + 30, int(c.offset.y() + c.img_h * c.zoom) - 4
@@ -277,13 +282,6 @@ def test_spread_slider_narrows_the_hints_reach_is_undone_like_a_hint_and_saved(
     assert not doc.hints and doc.hints.spread == 0.0 and s.value() == 0
 
 
-def _alpha(img: QImage) -> np.ndarray:
-    """The alpha channel of an RGBA8888 overlay."""
-    h, w = img.height(), img.width()
-    rows = np.frombuffer(img.constBits(), np.uint8, img.bytesPerLine() * h)
-    return rows.reshape(h, img.bytesPerLine())[:, : 4 * w].reshape(h, w, 4)[..., 3]
-
-
 def test_show_reach_tints_where_the_hints_act_and_follows_the_spread(
         qtbot, win, tmp_path: Path) -> None:
     """A low-contrast photo (two bands 5 L* apart) and one hint in the left band: "Show
@@ -303,13 +301,13 @@ def test_show_reach_tints_where_the_hints_act_and_follows_the_spread(
     qtbot.waitUntil(lambda: _settled(win), timeout=TIMEOUT)
     assert reach.isEnabled() and "Hint spread" in reach.toolTip() and c.overlay is None
     qtbot.mouseClick(reach, Qt.MouseButton.LeftButton)
-    alpha = _alpha(c.overlay)
+    alpha = _rgba(c.overlay)[..., 3]
     w = alpha.shape[1]
     assert alpha[:, : w // 4].mean() > 100 and alpha[:, 3 * w // 4:].mean() > 60
     qtbot.mouseClick(unc, Qt.MouseButton.LeftButton)  # one overlay at a time
     assert unc.isChecked() and not reach.isChecked()
     assert c.overlay is not None and np.array_equal(
-        _alpha(c.overlay), heat_rgba(g.uncertainty())[..., 3])
+        _rgba(c.overlay)[..., 3], heat_rgba(g.uncertainty())[..., 3])
     qtbot.mouseClick(reach, Qt.MouseButton.LeftButton)
     assert reach.isChecked() and not unc.isChecked()
     s = g.spread
@@ -317,7 +315,7 @@ def test_show_reach_tints_where_the_hints_act_and_follows_the_spread(
     for _ in range(5):
         qtbot.keyClick(s.slider, Qt.Key.Key_PageDown)
     qtbot.waitUntil(lambda: doc.hints.spread == 0.0 and _settled(win), timeout=TIMEOUT)
-    alpha = _alpha(c.overlay)
+    alpha = _rgba(c.overlay)[..., 3]
     assert alpha[:, : w // 8].max() > 100 and alpha[:, 3 * w // 4:].max() < 10
     qtbot.mouseClick(reach, Qt.MouseButton.LeftButton)
     assert c.overlay is None
