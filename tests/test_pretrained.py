@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from colorstudio.core.color import lab_to_rgb
+from colorstudio.core.errors import ModelError
 from colorstudio.engine.tiny import TINY_CONFIGS
 from colorstudio.engine.weights import load_weights
 from colorstudio.nets import build
-from colorstudio.nets.guided_mobilenet import grey_srgb
-from colorstudio.nets.mobilenet_v2 import MobileNetV2Features
+from colorstudio.nets.mobilenet_v2 import MobileNetV2Features, grey_srgb
 from colorstudio.train import pretrained
 from colorstudio.train.config import TrainConfig, load_recipe
 from colorstudio.train.fit import fit, param_groups
@@ -192,3 +192,35 @@ def test_class_weights_are_estimated_in_bounded_chunks(monkeypatch):
     weights = fit_module._Objective(cfg, net, torch.device("cpu"), rng, cache).weights
     assert sum(seen) == 450 and max(seen) <= 150
     assert weights is not None and torch.isfinite(weights).all() and weights.min() > 0
+
+
+def test_the_cyclegan_on_mobilenet_starts_g_from_imagenet_and_trains_unpaired(
+        photos: Path, tmp_path: Path, monkeypatch):  # noqa: F811
+    """Issue 15: the CycleGAN's G on the pretrained encoder. The weights land in G's encoder
+    (`g.encoder`, not the `encoder` the source names), and the cycle objective trains G's
+    decoder and F around an encoder held at its ImageNet weights and statistics."""
+    name, state = _fake_source(tmp_path, monkeypatch, TINY["width_mult"])
+    config = {"encoder": "mobilenet_v2", "width_mult": TINY["width_mult"],
+              "decoder": [16, 8, 8, 8, 8], "ngf": 4, "n_blocks": 1, "ndf": 4}
+    cfg = TrainConfig(arch="mahajan2022_cyclegan", config=config, objective="cycle",
+                      normalisation="rgb_tanh", data=[str(photos)], holdout=2, load_size=32,
+                      size=32, batch=4, steps=3, lr=1e-3, gan="lsgan", out=str(tmp_path / "run"),
+                      losses={"adv": 0.02, "cycle": 10.0, "anchor": 100.0}, cycle_stop_f=True,
+                      cache_dir="", device="cpu", log_every=1, preview_every=2, pretrained=name,
+                      lr_scales={"g.encoder.": 0.0}, freeze_bn=["g.encoder."])
+    res = fit(cfg)
+    net = build("mahajan2022_cyclegan", config).eval()
+    load_weights(net, res.weights)
+    for k, v in net.g.encoder.state_dict().items():
+        assert torch.equal(v, state[k]), k
+    fresh = build("mahajan2022_cyclegan", config)
+    assert not torch.equal(net.g.out[0].weight, fresh.g.out[0].weight)
+    assert not torch.equal(net.g.fuse[0][1].running_mean, fresh.g.fuse[0][1].running_mean)
+    with torch.inference_mode():
+        rgb = net(torch.rand(2, 1, 64, 96) * 2 - 1)
+    assert rgb.shape == (2, 3, 64, 96) and rgb.abs().max() <= 1
+
+
+def test_an_unknown_cyclegan_encoder_is_a_model_error():
+    with pytest.raises(ModelError, match="unknown CycleGAN encoder 'vgg'"):
+        build("mahajan2022_cyclegan", {"encoder": "vgg"})

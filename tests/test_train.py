@@ -258,6 +258,24 @@ def test_snapshots_keep_the_inference_weights_of_each_stopping_point(photos: Pat
     assert not (tmp_path / "run0" / "snapshots").exists()
 
 
+def test_stop_at_reproduces_a_snapshot_of_the_longer_schedule(photos: Path, tmp_path: Path):
+    """`stop_at`: a recipe stops where dev chose a snapshot and still gets that snapshot's
+    weights, because the rate's schedule runs to `steps` as it did in the run that made it
+    (stopping with `steps` set to the snapshot's step would end the cosine there instead)."""
+    long = fit(_cfg(photos, tmp_path / "long", "gan_ab", steps=4, snapshot_every=2, lr=0.05))
+    short = fit(_cfg(photos, tmp_path / "short", "gan_ab", steps=4, stop_at=2, lr=0.05))
+    cut = fit(_cfg(photos, tmp_path / "cut", "gan_ab", steps=2, lr=0.05))
+    assert short.steps == 2 and long.steps == 4
+    w = []
+    for path in (tmp_path / "long" / "snapshots" / "step2.safetensors", short.weights,
+                 cut.weights):
+        net = build("roshana2023_pix2pix", TINY_CONFIGS["roshana2023_pix2pix"])
+        load_weights(net, path)
+        w.append(_params(net))
+    assert all(torch.equal(a, b) for a, b in zip(w[0], w[1]))
+    assert any(not torch.equal(a, b) for a, b in zip(w[0], w[2]))
+
+
 def test_ema_saves_the_moving_average_of_the_generators_weights(photos: Path,
                                                                  tmp_path: Path):
     """`ema`: what is saved is the running average of the weights along the run (decay d:

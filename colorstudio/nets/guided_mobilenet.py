@@ -20,16 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .base import conv_block
 from .guided_unet import BinDecoding, BinnedGuidedNet
-from .mobilenet_v2 import MobileNetV2Features
+from .mobilenet_v2 import MobileNetV2Features, add_unet_decoder, decode_unet, imagenet_input
 from .registry import register_arch
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
@@ -38,13 +34,6 @@ class GuidedMobileNetConfig(BinDecoding):
     decoder: tuple[int, ...] = (256, 128, 64, 64, 32)
     hint_channels: int = 32
     width_mult: float = 1.0  # the encoder's; 1.0 is what the ImageNet weights fit
-
-
-def grey_srgb(l_norm: torch.Tensor) -> torch.Tensor:
-    """Normalised L (L*/50 - 1) -> the sRGB grey value in [0, 1] of that lightness."""
-    fy = ((l_norm + 1) * 50 + 16) / 116
-    y = torch.where(fy > 6 / 29, fy**3, (fy - 4 / 29) * 3 * (6 / 29) ** 2).clamp(0, 1)
-    return torch.where(y <= 0.0031308, 12.92 * y, 1.055 * y.clamp_min(1e-8) ** (1 / 2.4) - 0.055)
 
 
 @register_arch("guided_mobilenet", GuidedMobileNetConfig)
@@ -62,11 +51,7 @@ class GuidedMobileNet(BinnedGuidedNet):
         for m in (self.hint_stem, self.hint_dec):
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
-        tap_ch = self.encoder.tap_channels  # strides 2, 4, 8, 16, 32
-        self.bottom = conv_block(tap_ch[-1], d[0], k=1)
-        self.reduce = nn.ModuleList(nn.Conv2d(d[i], d[i + 1], 1) for i in range(len(d) - 1))
-        self.skip = nn.ModuleList(nn.Conv2d(tap_ch[-2 - i], d[i + 1], 1) for i in range(len(d) - 1))
-        self.fuse = nn.ModuleList(conv_block(d[i + 1], d[i + 1]) for i in range(len(d) - 1))
+        add_unet_decoder(self, self.encoder.tap_channels, d)
         self._make_heads(d[3], d[4])
 
     def forward(
@@ -74,23 +59,12 @@ class GuidedMobileNet(BinnedGuidedNet):
         hint_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (class logits (B, Q, H/4, W/4), regressed ab/110 (B, 2, H/2, W/2))."""
-        mean, std = (l.new_tensor(v).view(1, 3, 1, 1) for v in (IMAGENET_MEAN, IMAGENET_STD))
-        x = (grey_srgb(l).expand(-1, 3, -1, -1) - mean) / std
+        x = imagenet_input(l)
         if hint_ab is None or hint_mask is None:
             b, _, hh, ww = l.shape
             hint_ab, hint_mask = l.new_zeros(b, 2, hh, ww), l.new_zeros(b, 1, hh, ww)
         h = self.hint_in(torch.cat([hint_ab, hint_mask - 0.5], 1))
-        taps = self.encoder.forward_taps(x, self.hint_stem(h))
-        x = self.bottom(taps.pop())
-        quarter = x
-        for i in range(len(self.fuse)):
-            skip = taps[-1 - i]
-            x = F.interpolate(self.reduce[i](x), size=skip.shape[-2:], mode="bilinear",
-                              align_corners=False)
-            x = x + self.skip[i](skip)
-            if i == len(self.fuse) - 1:
-                x = x + self.hint_dec(h)
-            x = self.fuse[i](x)
-            if i == len(self.fuse) - 2:
-                quarter = x
+        levels = decode_unet(self, self.encoder.forward_taps(x, self.hint_stem(h)),
+                             self.hint_dec(h))
+        quarter, x = levels[-2], levels[-1]
         return self.class_head(quarter), self.reg_head(x)

@@ -9,7 +9,13 @@ and so on, so that torchvision's ImageNet state dict loads with `strict=True` (i
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from .base import conv_block
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 # (expansion t, channels c, repeats n, first stride s), as in the paper and torchvision.
 INVERTED_RESIDUAL_SETTING = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
@@ -83,3 +89,46 @@ class MobileNetV2Features(nn.Module):
             if i in TAPS:
                 out.append(x)
         return out
+
+
+def grey_srgb(l_norm: torch.Tensor) -> torch.Tensor:
+    """Normalised L (L*/50 - 1) -> the sRGB grey value in [0, 1] of that lightness."""
+    fy = ((l_norm + 1) * 50 + 16) / 116
+    y = torch.where(fy > 6 / 29, fy**3, (fy - 4 / 29) * 3 * (6 / 29) ** 2).clamp(0, 1)
+    return torch.where(y <= 0.0031308, 12.92 * y, 1.055 * y.clamp_min(1e-8) ** (1 / 2.4) - 0.055)
+
+
+def imagenet_input(l_norm: torch.Tensor) -> torch.Tensor:
+    """Normalised L -> what the pretrained stem was trained on: the grey sRGB image as three
+    identical channels with ImageNet's normalisation."""
+    mean, std = (l_norm.new_tensor(v).view(1, 3, 1, 1) for v in (IMAGENET_MEAN, IMAGENET_STD))
+    return (grey_srgb(l_norm).expand(-1, 3, -1, -1) - mean) / std
+
+
+def add_unet_decoder(owner: nn.Module, tap_ch: list[int], d: tuple[int, ...]) -> None:
+    """A light U-Net decoder over the encoder's stride-2..32 taps, as `owner`'s attributes
+    `bottom`, `reduce`, `skip`, `fuse` (the parameter names the bundled weights hold):
+    1/32 -> 1/2, bilinear upsampling, 1x1 projections of each skip added, one 3x3
+    conv-BN-ReLU per level; `d` gives the channels at 1/32 ... 1/2."""
+    owner.bottom = conv_block(tap_ch[-1], d[0], k=1)
+    owner.reduce = nn.ModuleList(nn.Conv2d(d[i], d[i + 1], 1) for i in range(len(d) - 1))
+    owner.skip = nn.ModuleList(nn.Conv2d(tap_ch[-2 - i], d[i + 1], 1) for i in range(len(d) - 1))
+    owner.fuse = nn.ModuleList(conv_block(d[i + 1], d[i + 1]) for i in range(len(d) - 1))
+
+
+def decode_unet(owner: nn.Module, taps: list[torch.Tensor],
+                add_last: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """Run `add_unet_decoder`'s layers over `taps` (consumed): each level's output, 1/32 first.
+    `add_last` joins the last (1/2) level before its 3x3 conv."""
+    x = owner.bottom(taps.pop())
+    levels = [x]
+    for i, fuse in enumerate(owner.fuse):
+        skip = taps[-1 - i]
+        x = F.interpolate(owner.reduce[i](x), size=skip.shape[-2:], mode="bilinear",
+                          align_corners=False)
+        x = x + owner.skip[i](skip)
+        if add_last is not None and i == len(owner.fuse) - 1:
+            x = x + add_last
+        x = fuse(x)
+        levels.append(x)
+    return levels

@@ -30,6 +30,9 @@ class TrainConfig:
     batch: int = 32
     steps: int = 1000
     minutes: float = 0.0  # time budget; 0 = steps only
+    # Stop after this step while the rate's schedule still runs to `steps` (0 = at `steps`):
+    # a snapshot chosen on the dev split from a longer schedule, reproduced exactly.
+    stop_at: int = 0
     lr: float = 2e-4
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 0.0

@@ -541,7 +541,7 @@ def fit(
     was_cancelled = False
     losses: dict[str, float] = {}
     paused = 0.0  # seconds spent inside cancel(): a paused job waits there; not budget time
-    while step < cfg.steps:
+    while step < (cfg.stop_at or cfg.steps):
         elapsed = time.perf_counter() - start - paused
         over = bool(budget and elapsed >= budget)
         t_cancel = time.perf_counter()

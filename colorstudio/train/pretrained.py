@@ -67,8 +67,10 @@ def weights_path(name: str, install: bool = True) -> Path:
 
 
 def load_pretrained(net: nn.Module, name: str, path: Path | None = None) -> None:
-    """Load source `name` into `net.<prefix>` with strict key matching."""
+    """Load source `name` into `net.<prefix>` with strict key matching; a network may name
+    its own submodule (`pretrained_prefix`) where its encoder sits deeper."""
     src = SOURCES[name]
     state = torch.load(path or weights_path(name), map_location="cpu", weights_only=True)
     state = {k: v for k, v in state.items() if not k.startswith(src.drop)}
-    net.get_submodule(src.prefix).load_state_dict(state, strict=True)
+    prefix = getattr(net, "pretrained_prefix", src.prefix)
+    net.get_submodule(prefix).load_state_dict(state, strict=True)
