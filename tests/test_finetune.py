@@ -354,5 +354,7 @@ def test_wizard_fine_tunes_adversarial_models_with_their_recipes_final_weighting
             wizard = ARCH_DEFAULTS[last.arch]
             assert (wizard["objective"], wizard["losses"]) == (last.objective, last.losses)
             assert wizard.get("cycle_stop_f", False) == last.cycle_stop_f
+            assert wizard.get("lr_scales", {}) == last.lr_scales
+            assert wizard.get("freeze_bn", []) == last.freeze_bn
             checked.append(last.arch)
     assert {"mathur2023_gan", "mahajan2022_cyclegan", "roshana2023_resnet18_unet"} <= set(checked)

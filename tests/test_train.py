@@ -564,3 +564,16 @@ def test_export_replaces_only_its_own_weights(tmp_path: Path):
     assert weights_files(tmp_path, "portraits") == [second.weights_path]
     assert weights_files(tmp_path, "portraits-1920s") == [other.weights_path]
     assert oct(second.weights_path.stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_a_cards_recipe_line_says_where_a_stage_stopped():
+    """The exported card's recipe: a stage stopped by `stop_at` reads "N of M steps", so the
+    card does not claim the whole schedule was trained."""
+    from colorstudio.train.export import _length
+
+    def stage(**kw) -> TrainConfig:
+        return TrainConfig(arch="mane2021_cnn", steps=3200, **kw)
+
+    assert _length(stage(stop_at=2800)) == "2800 of 3200 steps"
+    assert _length(stage()) == "3200 steps"
+    assert _length(stage(minutes=60.0)) == "60.0 min"

@@ -70,6 +70,14 @@ def measure(card: ModelCard, eval_data: Path, device: str = "auto") -> Metrics:
                    grey_psnr=r0.grey_psnr, command=cmd, **kw)
 
 
+def _length(stage: TrainConfig) -> str:
+    if stage.minutes:
+        return f"{stage.minutes} min"
+    if stage.stop_at:
+        return f"{stage.stop_at} of {stage.steps} steps"
+    return f"{stage.steps} steps"
+
+
 def export_recipe(recipe: Path, eval_data: Path = Path("../shared/data/val"),
                   models_dir: Path | None = None) -> ModelCard:
     meta, stages = load_recipe(recipe)
@@ -79,8 +87,7 @@ def export_recipe(recipe: Path, eval_data: Path = Path("../shared/data/val"),
     load_weights(net, weights)
     seconds = sum(float((Path(s.out) / "seconds.txt").read_text())
                   for s in stages if (Path(s.out) / "seconds.txt").is_file())
-    sched = "; ".join(f"stage {i}: {s.size}px, batch {s.batch}, {s.minutes or s.steps} "
-                      f"{'min' if s.minutes else 'steps'}, losses {s.losses}"
+    sched = "; ".join(f"stage {i}: {s.size}px, batch {s.batch}, {_length(s)}, losses {s.losses}"
                       for i, s in enumerate(stages))
     extra = {
         "recipe": f"python -m colorstudio.train {recipe.as_posix()} --export  ({sched})",

@@ -17,9 +17,12 @@ ARCH_DEFAULTS: dict[str, dict] = {
                              rebalance=0.5, betas=(0.9, 0.99), weight_decay=1e-5, lr=1e-4,
                              lr_scales={"encoder.": 0.1}, freeze_bn=["encoder."],
                              channels_last=True),
+    # G's pretrained encoder (the bundle's) as the default model's: a tenth of the rate, its
+    # statistics frozen; the prefixes match nothing in a ResNet G.
     "mahajan2022_cyclegan": dict(objective="cycle",
-                                 losses={"adv": 0.2, "cycle": 10.0, "anchor": 100.0},
-                                 cycle_stop_f=True, gan="lsgan", betas=(0.5, 0.999), lr=5e-5),
+                                 losses={"adv": 0.01, "cycle": 10.0, "anchor": 100.0},
+                                 cycle_stop_f=True, gan="lsgan", betas=(0.5, 0.999), lr=5e-5,
+                                 lr_scales={"g.encoder.": 0.1}, freeze_bn=["g.encoder."]),
     "mathur2023_gan": dict(objective="gan_rgb", losses={"cosine": 1.0, "adv": 0.005},
                            betas=(0.5, 0.999), lr=1e-5),
     "roshana2023_pix2pix": dict(objective="gan_ab", losses={"l1": 100.0, "adv": 0.25},
