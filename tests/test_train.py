@@ -274,6 +274,8 @@ def test_stop_at_reproduces_a_snapshot_of_the_longer_schedule(photos: Path, tmp_
         w.append(_params(net))
     assert all(torch.equal(a, b) for a, b in zip(w[0], w[1]))
     assert any(not torch.equal(a, b) for a, b in zip(w[0], w[2]))
+    with pytest.raises(ValueError, match="stop_at 5 must be within the 4 steps"):
+        fit(_cfg(photos, tmp_path / "bad", "gan_ab", steps=4, stop_at=5))
 
 
 def test_ema_saves_the_moving_average_of_the_generators_weights(photos: Path,

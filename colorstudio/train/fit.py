@@ -400,6 +400,8 @@ def fit(
     rng = np.random.default_rng(cfg.seed)
     device = pick_device(cfg.device)
     check_parallel(cfg, int(os.environ.get("WORLD_SIZE", "1")))
+    if not 0 <= cfg.stop_at <= cfg.steps:
+        raise ValueError(f"stop_at {cfg.stop_at} must be within the {cfg.steps} steps")
     rank, world, owned = init_distributed(device)
     ddp = world > 1
     main = rank == 0
