@@ -6,9 +6,11 @@ SPEC: `old:SIZE` (the solve before issue 14: the correction alone, at SIZE px),
 `v3:REACH:FILL:SIGMA_REACH:SIGMA_FILL[:SMOOTH_REACH]` (the same with the two solves' lightness
 scales, and the reach's L* blur); variants of the bundled solve: `rel` (the fill in
 chromaticity), `nr:SIGMA:SMOOTH` (the network's response within a narrower reach),
-`amp:ALPHA` (that response scaled), `fs:SMOOTH` (the fill's L* blurred); `net` (the network
-alone), `res:DECAY` (the hints' correction of the hint-free prediction alone).
-`--weights W`: the default's card with other weights. `--counts 1,10,100`: the hint counts.
+`amp:ALPHA` (that response scaled), `fs:SMOOTH` (the fill's L* blurred), `cn:TARGET:CAP` (the
+reach on the photo's L* stretched so that its 2-98 % range is TARGET, at most CAP times);
+`net` (the network alone), `res:DECAY` (the hints' correction of the hint-free prediction
+alone). `--weights W`: the default's card with other weights. `--counts 1,10,100`: the hint
+counts. `--old-scans`: the photos as worn prints (`contact_sheet.old_scan`), colours kept.
 Prints one JSON line per SPEC with the dev PSNR at each count (and 0 for `old:128`).
 """
 
@@ -20,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import colorstudio.engine.pipeline as pl
@@ -56,7 +59,7 @@ def residual_follow(decay: float):  # noqa: ANN201 - the hints' correction of th
 def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str,  # noqa: ANN201
               sigma_fill: float = 2.0, smooth_reach: float = 0.0, relit: bool = False,
               net_reach: tuple[float, float] | None = None, amp: float = 1.0,
-              smooth_fill: float = 0.0):
+              smooth_fill: float = 0.0, contrast: tuple[float, float] | None = None):
     """The local solve with the reach's own affinity scale, and the fill's prior either the
     reach-confined guided prediction (`local`, as the bundled solve) or `guided` itself;
     `net`: the guided prediction alone."""
@@ -67,7 +70,11 @@ def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str,  
         guided = guided_upsample(ab_low, l_low, l_mid, radius=radius)
         if prior == "net":  # the network's guided prediction alone: no solve
             return fit_chroma_to_gamut(l_mid, guided), l_mid, None
-        reach = HintSolve(l_mid, mask, sigma=sigma_reach, decay=reach_decay * per_pixel,
+        l_reach = l_mid
+        if contrast is not None:  # the reach sees the photo's L* stretched to TARGET (<= CAP x)
+            lo, hi = np.percentile(l_mid, (2, 98))
+            l_reach = l_mid * float(np.clip(contrast[0] / max(hi - lo, 1e-3), 1.0, contrast[1]))
+        reach = HintSolve(l_reach, mask, sigma=sigma_reach, decay=reach_decay * per_pixel,
                           weight=1e4, smooth=smooth_reach).influence()[..., None]
         near = reach
         if net_reach is not None:  # the network's response confined to a narrower reach
@@ -97,12 +104,25 @@ def main() -> int:
     ap.add_argument("--source", default="")
     ap.add_argument("--weights", type=Path)
     ap.add_argument("--counts", default="1,10,100", help="hint counts to measure")
+    ap.add_argument("--old-scans", action="store_true", help="the photos' L* as worn prints "
+                    "(contact_sheet.old_scan), their colours kept")
     args = ap.parse_args()
     model = ModelStore().load(None, torch.device("cpu"))
     if args.weights:
         load_weights(model.net, args.weights)
         model.net.eval()
     images = dev_images(Path("training/recipes/guided_mobilenet.toml"), args.n, args.source)
+    if args.old_scans:
+        from contact_sheet import old_scan
+
+        from colorstudio.core.color import lab_to_rgb, rgb_to_lab
+
+        def worn(i: int, rgb: np.ndarray) -> np.ndarray:
+            lab = rgb_to_lab(rgb)
+            lab[..., 0] = old_scan(np.ascontiguousarray(lab[..., 0]), i)
+            return np.clip(lab_to_rgb(lab), 0, 1).astype(np.float32)
+
+        images = [(name, worn(i, rgb)) for i, (name, rgb) in enumerate(images)]
     counts = [int(c) for c in args.counts.split(",")]
     for spec in args.specs:
         name, *vals = spec.split(":")
@@ -121,6 +141,8 @@ def main() -> int:
             pl._follow_hints = bundled(amp=float(vals[0]))
         elif name == "fs":  # the bundled solve, the fill's L* blurred by SMOOTH px
             pl._follow_hints = bundled(smooth_fill=float(vals[0]))
+        elif name == "cn":  # the bundled solve, the reach on L* stretched to TARGET:CAP
+            pl._follow_hints = bundled(contrast=(float(vals[0]), float(vals[1])))
         elif name == "net":  # the network's guided prediction alone, no solve
             pl._follow_hints = v2_follow(1e-5, 1e-4, 2.0, "net")
         elif name == "res":
