@@ -92,7 +92,7 @@ class CycleGAN(ColorNet):
         super().__init__()
         self.cfg = cfg
         if cfg.encoder == "mobilenet_v2":
-            self.g: nn.Module = MobileNetGenerator(tuple(cfg.decoder), cfg.width_mult)
+            self.g: nn.Module = MobileNetGenerator(cfg.decoder, cfg.width_mult)
             self.pretrained_prefix = "g.encoder"  # where ImageNet weights load (training)
         elif cfg.encoder == "resnet":
             self.g = ResnetGenerator(1, 3, cfg.ngf, cfg.n_blocks)
