@@ -9,10 +9,8 @@ chromaticity), `nr:SIGMA:SMOOTH` (the network's response within a narrower reach
 `amp:ALPHA` (that response scaled), `fs:SMOOTH` (the fill's L* blurred), `cn:TARGET:CAP` (the
 reach on the photo's L* stretched so that its 2-98 % range is TARGET, at most CAP times);
 `net` (the network alone), `res:DECAY` (the hints' correction of the hint-free prediction
-alone). `new:…` runs the pipeline's own solve, with the card's fitted transfer
-(`core.transfer`); every other SPEC is without it. `--weights W`: the default's card with
-other weights. `--counts 1,10,100`: the hint counts. `--old-scans`: the photos as worn prints
-(`contact_sheet.old_scan`), colours kept.
+alone). `--weights W`: the default's card with other weights. `--counts 1,10,100`: the hint
+counts. `--old-scans`: the photos as worn prints (`contact_sheet.old_scan`), colours kept.
 Prints one JSON line per SPEC with the dev PSNR at each count (and 0 for `old:128`).
 """
 
@@ -40,7 +38,7 @@ NEW = pl._follow_hints
 
 
 def old_follow(size: int):  # noqa: ANN201 - the pre-issue-14 solve, for comparison
-    def follow(ab_low, free_low, l_low, l_star, hints, under, *_):  # noqa: ANN001,ANN202
+    def follow(ab_low, free_low, l_low, l_star, hints, under, solve_size):  # noqa: ANN001, ANN202
         l_mid, hint_ab, mask, _ = pl.solve_grid(l_star, hints, under, size)
         ab_mid = guided_upsample(ab_low, l_low, l_mid, radius=pl._radius(l_low))
         ab_mid = HintSolve(l_mid, mask).correct(ab_mid, hint_ab)
@@ -49,8 +47,8 @@ def old_follow(size: int):  # noqa: ANN201 - the pre-issue-14 solve, for compari
 
 
 def residual_follow(decay: float):  # noqa: ANN201 - the hints' correction of the free prediction
-    def follow(ab_low, free_low, l_low, l_star, hints, under, size, *_):  # noqa: ANN001,ANN202
-        l_mid, hint_ab, mask, per_pixel = pl.solve_grid(l_star, hints, under, size)
+    def follow(ab_low, free_low, l_low, l_star, hints, under, solve_size):  # noqa: ANN001, ANN202
+        l_mid, hint_ab, mask, per_pixel = pl.solve_grid(l_star, hints, under, solve_size)
         free = guided_upsample(free_low, l_low, l_mid, radius=pl._radius(l_low))
         solve = HintSolve(l_mid, mask, decay=decay * per_pixel)
         ab_mid = solve.correct(free, hint_ab)
@@ -65,8 +63,8 @@ def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str,  
     """The local solve with the reach's own affinity scale, and the fill's prior either the
     reach-confined guided prediction (`local`, as the bundled solve) or `guided` itself;
     `net`: the guided prediction alone."""
-    def follow(ab_low, free_low, l_low, l_star, hints, under, size, *_):  # noqa: ANN001,ANN202
-        l_mid, hint_ab, mask, per_pixel = pl.solve_grid(l_star, hints, under, size)
+    def follow(ab_low, free_low, l_low, l_star, hints, under, solve_size):  # noqa: ANN001, ANN202
+        l_mid, hint_ab, mask, per_pixel = pl.solve_grid(l_star, hints, under, solve_size)
         radius = pl._radius(l_low)
         free = guided_upsample(free_low, l_low, l_mid, radius=radius)
         guided = guided_upsample(ab_low, l_low, l_mid, radius=radius)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -59,8 +58,6 @@ class ModelCard:
     working_size: int = 256
     multiple: int = 16
     hints: bool = False
-    # The hint solve's fitted transfer coefficients (`core.transfer`; empty: none).
-    hint_transfer: tuple[float, ...] = ()
     weights: str = ""
     sha256: str = ""
     bytes: int = 0
@@ -141,16 +138,6 @@ def _check_type(path: Path | None, where: str, value: Any, expected: str) -> Non
         raise ModelError(f"{path}: field '{where}' must be {kinds[0].__name__}")
 
 
-def _transfer(path: Path | None, value: Any) -> tuple[float, ...]:
-    from .transfer import N_COEFFS
-
-    if (not isinstance(value, list) or len(value) not in (0, N_COEFFS)
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                       and math.isfinite(v) for v in value)):
-        raise ModelError(f"{path}: 'hint_transfer' must be a list of {N_COEFFS} finite numbers")
-    return tuple(float(v) for v in value)
-
-
 def card_from_dict(data: dict[str, Any], path: Path | None = None) -> ModelCard:
     """A validated card; anything a hostile or broken card could use to crash later (a zero
     multiple, an unknown normalisation, weights outside the card's folder) is a `ModelError`."""
@@ -176,8 +163,6 @@ def card_from_dict(data: dict[str, Any], path: Path | None = None) -> ModelCard:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ModelError(f"{path}: 'deviations' must be a list of strings")
             kwargs[key] = tuple(value)
-        elif key == "hint_transfer":
-            kwargs[key] = _transfer(path, value)
         elif key == "config":
             if not isinstance(value, dict):
                 raise ModelError(f"{path}: 'config' must be a table")

@@ -27,7 +27,6 @@ from ..core.color import NORMALISATIONS
 from ..core.compose import HintSolve, fit_chroma_to_gamut, guided_upsample, resize
 from ..core.errors import CancelledError
 from ..core.hints import DEFAULT_SPREAD, DEFAULT_STRENGTH, HintSet, reach_scale
-from ..core.transfer import apply_transfer, transfer_basis
 from ..core.uncertainty import Distribution
 from .models import LoadedModel
 from .torch_color import relit_ab, rgb_to_lab
@@ -51,15 +50,6 @@ class ColorizeResult:
     # the hints decide each pixel (at the solve's grid; None without hints).
     distribution: Distribution | None = None
     influence: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class HintTransfer:
-    """A card's fitted hint-transfer coefficients (`core.transfer`) and the model's
-    normalised entropy (its hint-free a*b* distribution's) for the photo."""
-
-    coeffs: tuple[float, ...]
-    entropy: np.ndarray
 
 
 def _oom_types() -> tuple[type[BaseException], ...]:
@@ -220,31 +210,24 @@ def solve_grid(l_star: np.ndarray, hints: HintSet | None, under: HintSet | None,
 
 def _follow_hints(ab_low: np.ndarray, free_low: np.ndarray, l_low: np.ndarray,
                   l_star: np.ndarray, hints: HintSet | None, under: HintSet | None,
-                  solve_size: int, transfer: HintTransfer | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  solve_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """At (at most) `solve_size` px: the hints made local. The network's response to them
     (`ab_low` - `free_low`, which a network trained on random ground-truth hints spreads over
     the whole photo) is kept only within their edge-aware reach; there the hints' colours are
     spread along the photo's edges (kept exactly at the hints); beyond it the hint-free
     prediction stands -> (ab, its L*, the hints' influence). The user's hint spread scales
-    how fast the reach fades (`core.hints.reach_scale`). With a `transfer` (the card's fitted
-    coefficients, `core.transfer`), the result within the reach is corrected by them."""
+    how fast the reach fades (`core.hints.reach_scale`)."""
     l_mid, hint_ab, hint_mask, per_pixel = solve_grid(l_star, hints, under, solve_size)
     radius = _radius(l_low)
     free = guided_upsample(free_low, l_low, l_mid, radius=radius)
     guided = guided_upsample(ab_low, l_low, l_mid, radius=radius)
     fade = reach_scale(hints.spread if hints is not None else DEFAULT_SPREAD)
-    reach_solve = HintSolve(l_mid, hint_mask, decay=REACH_DECAY * per_pixel * fade, weight=1e4,
-                            smooth=REACH_SMOOTH * max(l_mid.shape) / 256)
-    reach = reach_solve.influence()[..., None]
+    reach = HintSolve(l_mid, hint_mask, decay=REACH_DECAY * per_pixel * fade, weight=1e4,
+                      smooth=REACH_SMOOTH * max(l_mid.shape) / 256).influence()[..., None]
     local = free + reach * (guided - free)
-    fill_solve = HintSolve(l_mid, hint_mask, sigma=FILL_SIGMA, decay=FILL_PRIOR * per_pixel)
-    filled = fill_solve.solve(hint_ab, local)
+    filled = HintSolve(l_mid, hint_mask, sigma=FILL_SIGMA,
+                       decay=FILL_PRIOR * per_pixel).solve(hint_ab, local)
     ab_mid = free + reach * (filled - free)
-    if transfer is not None:
-        basis = transfer_basis(reach_solve, fill_solve, free, guided, hint_ab, transfer.entropy,
-                               len(hints or ()) + len(under or ()))
-        ab_mid = apply_transfer(ab_mid, basis, transfer.coeffs)
     return fit_chroma_to_gamut(l_mid, ab_mid), l_mid, reach[..., 0]
 
 
@@ -310,22 +293,21 @@ def colorize_l(
     lh, lw = ab_low.shape[:2]
     l_low = resize(l_star, lw, lh)
     ab_low = fit_chroma_to_gamut(l_low, ab_low)
-    dist = None
-    bins = getattr(model.net, "bins", None)
-    if probs is not None and bins is not None:
-        dist = Distribution(probs, bins.float().cpu().numpy() * 110.0,
-                            float(getattr(model.net.cfg, "bin_step", 10)))
     influence = None
     if guided:
         say(0.6, "following the hints")
-        transfer = (HintTransfer(card.hint_transfer, dist.entropy())
-                    if card.hint_transfer and dist is not None else None)
         ab_low, l_low, influence = _follow_hints(
             ab_low, fit_chroma_to_gamut(l_low, free_low), l_low, l_star, hints, under,
-            solve_size or max(SOLVE_SIZE, size), transfer)
+            solve_size or max(SOLVE_SIZE, size))
     if guided and l_low.shape == l_star.shape:
         ab = ab_low  # corrected at full resolution already: keep the hints' exact colours
     else:
         ab = guided_upsample(ab_low, l_low, l_star, radius=_radius(l_low))
+    dist = None
+    if probs is not None:
+        bins = getattr(model.net, "bins", None)
+        if bins is not None:
+            dist = Distribution(probs, bins.float().cpu().numpy() * 110.0,
+                                float(getattr(model.net.cfg, "bin_step", 10)))
     say(1.0, "done")
     return ColorizeResult(ab, (w, h), model.device.type, messages, dist, influence)
