@@ -49,10 +49,14 @@ def _de(l_star: np.ndarray, ab1: np.ndarray, ab2: np.ndarray) -> np.ndarray:
                      for i in range(0, l_star.shape[0], 8)])
 
 
-def test_a_hint_fills_its_region_and_leaves_the_other_alone(default_model):
-    """Two regions split by a 40-L* edge, a blue stroke in the dark one. Before the fix the
-    network's own response moved the light region by 18.7 CIEDE2000 (54 a*b* units)."""
-    l_star = _bands(35, 75, width=128)
+@pytest.mark.parametrize("levels", [(35, 75), (35, 55), (55, 35)])
+def test_a_hint_fills_its_region_and_leaves_the_other_alone(default_model, levels):
+    """Two regions split by a strong L* edge (the issue's bar: 20 or more), a blue stroke in
+    the first. Before the fix the network's own response moved the other region by 18.7
+    CIEDE2000 (54 a*b* units) across a 40-L* edge; with the reach's L* blurred by 1 px and
+    no cap on raw steps, a 20-L* edge let the reach through and the other region moved by
+    4.9 (5.6 the other way round)."""
+    l_star = _bands(*levels, width=128)
     stroke = HintSet(strokes=(HintStroke(((40, 80), (80, 110)), 6, BLUE),))
     base = colorize_l(default_model, l_star).ab
     ab = colorize_l(default_model, l_star, stroke).ab

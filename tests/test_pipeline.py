@@ -416,7 +416,7 @@ def test_propagation_decays_with_distance_and_ignores_empty_hints():
 def test_a_smoothed_reach_crosses_fine_texture_but_not_an_edge():
     """`HintSolve(smooth=...)`: a hint's reach spreads through a finely textured region (a
     1-px checker of +-4 L*, like knit or foliage at the solve's scale) and still stops at a
-    40-L* edge. On raw L* every texture step blocks it."""
+    40-L* edge, and with `step` at a 20-L* one. On raw L* every texture step blocks it."""
     l_star = np.full((64, 192), 90.0, np.float32)
     checker = (np.indices((64, 128)).sum(0) % 2) * 8.0 - 4.0
     l_star[:, :128] = 50.0 + checker
@@ -428,6 +428,17 @@ def test_a_smoothed_reach_crosses_fine_texture_but_not_an_edge():
     assert raw[far_in_texture].mean() < 0.05
     assert smoothed[far_in_texture].mean() > 0.5
     assert smoothed[other_side].max() < 0.01
+    # `step`: the texture is crossed as before ...
+    capped = HintSolve(l_star, mask, weight=1e4, smooth=1.0, step=12.0).influence()
+    assert capped[far_in_texture].mean() == pytest.approx(smoothed[far_in_texture].mean(),
+                                                          abs=0.02)
+    # ... and a 20-L* edge, which the blur turns into smaller steps that let the reach
+    # through, stops it as it would unblurred
+    l_star[:, :128], l_star[:, 128:] = 50.0, 70.0
+    blurred = HintSolve(l_star, mask, weight=1e4, smooth=1.0).influence()
+    capped = HintSolve(l_star, mask, weight=1e4, smooth=1.0, step=12.0).influence()
+    assert blurred[other_side].mean() > 0.1
+    assert capped[other_side].max() < 0.01
 
 
 def test_the_pipeline_follows_hints_closely(tiny_store):

@@ -9,6 +9,9 @@ draws it, prints the mean PSNR of:
 - `shift B`: the automatic colours moved everywhere by B x the hint's disagreement with them
   (the hint read as a white-balance correction, and nothing else);
 - `pipeline+shift B`: the solve, plus that shift beyond the hint's reach;
+- `pipeline+oracle share in/out`: the solve plus the share of the hint's disagreement, spread
+  as the reach spreads it (inside) or beyond it, that is best for each photo (from the truth:
+  what knowing how far one hint's correction carries would gain);
 - `oracle offset`: the automatic colours moved by the best constant a*b* offset (from the
   truth: what a perfect global correction could gain);
 - `oracle affine`: the best per-channel scale and offset (likewise).
@@ -76,6 +79,10 @@ def main() -> int:
             add(f"shift {b}", free + b * r0, l_star, rgb)
             add(f"pipeline+shift {b}", res.ab + b * (1 - res.influence[..., None]) * r0,
                 l_star, rgb)
+        for name, spread in (("in", res.influence[..., None] * r0),
+                             ("out", (1 - res.influence[..., None]) * r0)):
+            share = float(((lab[..., 1:] - res.ab) * spread).sum() / max((spread ** 2).sum(), 1e-9))
+            add(f"pipeline+oracle share {name}", res.ab + share * spread, l_star, rgb)
         add("oracle offset", free + (lab[..., 1:] - free).reshape(-1, 2).mean(0), l_star, rgb)
         add("oracle affine", _affine(free, lab[..., 1:]), l_star, rgb)
     print(json.dumps({"n": len(images), **{k: round(float(np.mean(v)), 3)

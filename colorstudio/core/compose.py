@@ -66,11 +66,14 @@ class HintSolve:
     x back to the prior with (edge-aware) distance from the hints. l_star (h, w) L*,
     hint_mask (h, w) 0/1; `smooth` > 0: the weights come from L* blurred by a Gaussian of
     that many pixels, so fine texture (knit, foliage, brick) does not stop the spread while
-    an object's edge still does. Sized for a few hundred pixels a side.
+    an object's edge still does; `step` > 0 (with `smooth`): a raw L* step larger than it
+    still stops the spread, as it would unblurred (the blur spreads a strong edge into
+    smaller steps that let it through). Sized for a few hundred pixels a side.
     """
 
     def __init__(self, l_star: np.ndarray, hint_mask: np.ndarray, sigma: float = 2.0,
-                 decay: float = 1e-5, weight: float = 100.0, smooth: float = 0.0) -> None:
+                 decay: float = 1e-5, weight: float = 100.0, smooth: float = 0.0,
+                 step: float = 0.0) -> None:
         import scipy.sparse as sp
         from scipy.sparse.linalg import splu
 
@@ -83,13 +86,18 @@ class HintSolve:
             return
         n = h * w
         idx = np.arange(n).reshape(h, w)
+        raw = np.asarray(l_star, np.float64)
+        l64 = raw
         if smooth:  # the affinity of a lightly blurred L*: fine texture no longer stops it
-            l_star = cv2.GaussianBlur(np.asarray(l_star, np.float32), (0, 0), smooth)
-        l64 = np.asarray(l_star, np.float64)
+            l64 = np.asarray(cv2.GaussianBlur(np.asarray(l_star, np.float32), (0, 0), smooth),
+                             np.float64)
         rows, cols, vals = [], [], []
         for dy, dx in ((0, 1), (1, 0)):
             p, q = idx[: h - dy, : w - dx].ravel(), idx[dy:, dx:].ravel()
             dl = (l64[: h - dy, : w - dx] - l64[dy:, dx:]).ravel()
+            if smooth and step:  # a raw step past `step` stops it as an unblurred one would
+                over = np.abs(raw[: h - dy, : w - dx] - raw[dy:, dx:]).ravel() - step
+                dl = np.sqrt(dl * dl + np.maximum(over, 0.0) ** 2)
             wt = np.exp(-dl * dl / (2 * sigma * sigma))
             rows += [p, q]
             cols += [q, p]

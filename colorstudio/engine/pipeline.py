@@ -187,13 +187,17 @@ def _radius(l_low: np.ndarray) -> int:
 # (8 L*) instead of mixing. The reach's affinity comes from L* blurred by a Gaussian of
 # REACH_SMOOTH pixels of a 256-px grid (scaled with the grid, like the decays, so the preview
 # agrees): fine texture (knit, foliage, brick) no longer stops a hint within its object; an
-# object's edge still does. FILL_PRIOR, FILL_SIGMA and REACH_SMOOTH were chosen in
-# the eighth session by the same rule (better at 1, 10 and 100 ground-truth hints on every
-# dev split measured, the locality tests unchanged).
+# object's edge still does. FILL_PRIOR and FILL_SIGMA were chosen in the eighth session by
+# the same rule (better at 1, 10 and 100 ground-truth hints on every dev split measured, the
+# locality tests unchanged), and REACH_SMOOTH with them. The twelfth session found that the
+# 1-px blur turns a 20-L* edge (issue 14's "strong edge") into steps the reach crosses (the
+# other region moved by 4.9 CIEDE2000, bar 2): a raw step of more than REACH_STEP L* now
+# stops the reach as it would unblurred, while texture's smaller steps still do not.
 REACH_DECAY = 1e-5
 FILL_PRIOR = 3e-5
 FILL_SIGMA = 1.25
 REACH_SMOOTH = 1.0
+REACH_STEP = 12.0
 
 
 def solve_grid(l_star: np.ndarray, hints: HintSet | None, under: HintSet | None,
@@ -223,7 +227,8 @@ def _follow_hints(ab_low: np.ndarray, free_low: np.ndarray, l_low: np.ndarray,
     guided = guided_upsample(ab_low, l_low, l_mid, radius=radius)
     fade = reach_scale(hints.spread if hints is not None else DEFAULT_SPREAD)
     reach = HintSolve(l_mid, hint_mask, decay=REACH_DECAY * per_pixel * fade, weight=1e4,
-                      smooth=REACH_SMOOTH * max(l_mid.shape) / 256).influence()[..., None]
+                      smooth=REACH_SMOOTH * max(l_mid.shape) / 256,
+                      step=REACH_STEP).influence()[..., None]
     local = free + reach * (guided - free)
     filled = HintSolve(l_mid, hint_mask, sigma=FILL_SIGMA,
                        decay=FILL_PRIOR * per_pixel).solve(hint_ab, local)
