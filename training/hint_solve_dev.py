@@ -4,13 +4,14 @@ python training/hint_solve_dev.py N [--source scenes-384px] SPEC...
 SPEC: `old:SIZE` (the solve before issue 14: the correction alone, at SIZE px),
 `new:REACH:FILL` (`engine.pipeline.REACH_DECAY`, `FILL_PRIOR`), or
 `v3:REACH:FILL:SIGMA_REACH:SIGMA_FILL[:SMOOTH_REACH]` (the same with the two solves' lightness
-scales, and the reach's L* blur); variants of the bundled solve: `rel` (the fill in
-chromaticity), `nr:SIGMA:SMOOTH` (the network's response within a narrower reach),
-`amp:ALPHA` (that response scaled), `fs:SMOOTH` (the fill's L* blurred), `cn:TARGET:CAP` (the
-reach on the photo's L* stretched so that its 2-98 % range is TARGET, at most CAP times);
-`net` (the network alone), `res:DECAY` (the hints' correction of the hint-free prediction
-alone). `--weights W`: the default's card with other weights. `--counts 1,10,100`: the hint
-counts. `--old-scans`: the photos as worn prints (`contact_sheet.old_scan`), colours kept.
+scales, and the reach's L* blur, without the cap on raw steps); variants of the bundled solve
+(with that cap): `rel` (the fill in chromaticity), `nr:SIGMA:SMOOTH` (the network's response
+within a narrower reach), `amp:ALPHA` (that response scaled), `fs:SMOOTH` (the fill's L*
+blurred), `cn:TARGET:CAP` (the reach on the photo's L* stretched so that its 2-98 % range is
+TARGET, at most CAP times); `net` (the network alone), `res:DECAY` (the hints' correction of
+the hint-free prediction alone). `--weights W`: the default's card with other weights.
+`--counts 1,10,100`: the hint counts. `--old-scans`: the photos as worn prints
+(`contact_sheet.old_scan`), colours kept.
 Prints one JSON line per SPEC with the dev PSNR at each count (and 0 for `old:128`).
 """
 
@@ -59,7 +60,8 @@ def residual_follow(decay: float):  # noqa: ANN201 - the hints' correction of th
 def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str,  # noqa: ANN201
               sigma_fill: float = 2.0, smooth_reach: float = 0.0, relit: bool = False,
               net_reach: tuple[float, float] | None = None, amp: float = 1.0,
-              smooth_fill: float = 0.0, contrast: tuple[float, float] | None = None):
+              smooth_fill: float = 0.0, contrast: tuple[float, float] | None = None,
+              step: float = 0.0):
     """The local solve with the reach's own affinity scale, and the fill's prior either the
     reach-confined guided prediction (`local`, as the bundled solve) or `guided` itself;
     `net`: the guided prediction alone."""
@@ -75,7 +77,7 @@ def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str,  
             lo, hi = np.percentile(l_mid, (2, 98))
             l_reach = l_mid * float(np.clip(contrast[0] / max(hi - lo, 1e-3), 1.0, contrast[1]))
         reach = HintSolve(l_reach, mask, sigma=sigma_reach, decay=reach_decay * per_pixel,
-                          weight=1e4, smooth=smooth_reach).influence()[..., None]
+                          weight=1e4, smooth=smooth_reach, step=step).influence()[..., None]
         near = reach
         if net_reach is not None:  # the network's response confined to a narrower reach
             near = HintSolve(l_mid, mask, sigma=net_reach[0], decay=reach_decay * per_pixel,
@@ -94,7 +96,7 @@ def v2_follow(reach_decay: float, fill: float, sigma_reach: float, prior: str,  
 
 def bundled(**variant):  # noqa: ANN003, ANN201 - the bundled solve with one thing changed
     return v2_follow(pl.REACH_DECAY, pl.FILL_PRIOR, 2.0, "local", pl.FILL_SIGMA,
-                     pl.REACH_SMOOTH, **variant)
+                     pl.REACH_SMOOTH, step=pl.REACH_STEP, **variant)
 
 
 def main() -> int:
